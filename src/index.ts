@@ -1,0 +1,8 @@
+/** posthorn: the library entry. Submodules: posthorn/mime, posthorn/client. */
+export { SmtpError } from './protocol/smtp/error.js';
+export { StoreError } from './store/types.js';
+export type { MailStore, DeliveryTransaction, Maildrop, MaildropEntry, StoredMessage } from './store/types.js';
+export type { Directory, RecipientResolution } from './directory/types.js';
+export { MemoryStore } from './store/memory.js';
+export { MemoryDirectory } from './directory/memory.js';
+export { createLogger, type Logger } from './observability/log.js';

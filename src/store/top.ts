@@ -1,0 +1,12 @@
+/** POP3 TOP on a whole message held in memory: the header, the blank line, and at most `lines` body lines. */
+export function topOfMessage(data: Buffer, lines: number): Buffer {
+  const headerEnd = data.indexOf('\r\n\r\n');
+  if (headerEnd < 0) return data;
+  let pos = headerEnd + 4;
+  for (let i = 0; i < lines; i++) {
+    const nl = data.indexOf('\n', pos);
+    if (nl < 0) return data;
+    pos = nl + 1;
+  }
+  return data.subarray(0, pos);
+}
