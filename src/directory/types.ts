@@ -3,7 +3,8 @@
  * Unicode domains; it answers with canonical mailbox names (local part as stored, domain ASCII lower case).
  */
 export type RecipientResolution =
-  | { kind: 'local'; mailboxes: string[] }
+  /** mailboxes: local users to deliver to; forward: non-local alias targets (delivered through the outbound queue). */
+  | { kind: 'local'; mailboxes: string[]; forward?: string[] }
   | { kind: 'unknown' }
   | { kind: 'remote' };
 

@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+/** The posthorn command. Each command group registers itself from its own file. */
+import { Command } from 'commander';
+import { packageVersion } from './version.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerConfigCommands } from './commands/config.js';
+import { registerDirectoryCommands } from './commands/directory.js';
+
+const program = new Command();
+program.name('posthorn').description('Posthorn: SMTP and POP3 server, outbound queue, MIME and mail client').version(packageVersion());
+program.showHelpAfterError();
+
+registerServeCommand(program);
+registerConfigCommands(program);
+registerDirectoryCommands(program);
+
+await program.parseAsync(process.argv);
