@@ -6,3 +6,5 @@ export type { Directory, RecipientResolution } from './directory/types.js';
 export { MemoryStore } from './store/memory.js';
 export { MemoryDirectory } from './directory/memory.js';
 export { createLogger, type Logger } from './observability/log.js';
+export { MaildirStore, createMaildirStore, type MaildirStoreOptions } from './store/maildir/index.js';
+export { deliverBuffer, deliverStream } from './store/deliver.js';

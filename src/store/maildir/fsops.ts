@@ -1,0 +1,133 @@
+/**
+ * The file system operations the Maildir store uses, in one place, so tests can inject faults (a full disk, an I/O
+ * error, a pause) before any of them, and so errors map to StoreError the same way everywhere.
+ */
+import { promises as fsp, constants as fsc } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { StoreError } from '../types.js';
+
+export type FsOp =
+  | 'open'
+  | 'write'
+  | 'datasync'
+  | 'link'
+  | 'rename'
+  | 'unlink'
+  | 'mkdir'
+  | 'fsyncdir'
+  | 'readdir'
+  | 'read';
+
+/**
+ * Called before each operation with its target path; it may throw (the error is treated as if the operation failed)
+ * or return a promise (the operation waits for it). For tests and fault injection only.
+ */
+export type FaultHook = (op: FsOp, path: string) => void | Promise<void>;
+
+export function errnoCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}
+
+/** ENOSPC/EDQUOT -> 'full', ENOENT -> the given kind for missing things, anything else -> 'io'. */
+export function toStoreError(err: unknown, what: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = errnoCode(err);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new StoreError('full', `${what}: no space left (${code})`, { cause: err });
+  return new StoreError('io', `${what}: ${code ?? (err instanceof Error ? err.message : String(err))}`, { cause: err });
+}
+
+export class FsOps {
+  constructor(private readonly hook?: FaultHook) {}
+
+  private async before(op: FsOp, path: string): Promise<void> {
+    if (this.hook) await this.hook(op, path);
+  }
+
+  async createExclusive(path: string): Promise<FileHandle> {
+    await this.before('open', path);
+    return fsp.open(path, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY, 0o600);
+  }
+
+  /** Write every byte of the buffers (retrying short writes). */
+  async writeAll(fh: FileHandle, path: string, chunks: Buffer[]): Promise<void> {
+    await this.before('write', path);
+    let rest = chunks.filter((c) => c.length > 0);
+    while (rest.length > 0) {
+      let { bytesWritten } = rest.length === 1 ? await fh.write(rest[0]) : await fh.writev(rest);
+      const next: Buffer[] = [];
+      for (const c of rest) {
+        if (bytesWritten >= c.length) bytesWritten -= c.length;
+        else {
+          next.push(c.subarray(bytesWritten));
+          bytesWritten = 0;
+        }
+      }
+      rest = next;
+    }
+  }
+
+  async datasync(fh: FileHandle, path: string): Promise<void> {
+    await this.before('datasync', path);
+    await fh.datasync();
+  }
+
+  async link(from: string, to: string): Promise<void> {
+    await this.before('link', to);
+    await fsp.link(from, to);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await this.before('rename', to);
+    await fsp.rename(from, to);
+  }
+
+  async unlink(path: string): Promise<void> {
+    await this.before('unlink', path);
+    await fsp.unlink(path);
+  }
+
+  /** Unlink, ignoring a file that is already gone. Never throws for ENOENT. */
+  async unlinkIfExists(path: string): Promise<void> {
+    try {
+      await this.unlink(path);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+  }
+
+  /** mkdir -p; answers true when something was created. */
+  async mkdirp(path: string): Promise<boolean> {
+    await this.before('mkdir', path);
+    return (await fsp.mkdir(path, { recursive: true, mode: 0o700 })) !== undefined;
+  }
+
+  /** fsync a directory so the entries created or removed in it are durable. */
+  async fsyncDir(path: string): Promise<void> {
+    await this.before('fsyncdir', path);
+    const fh = await fsp.open(path, fsc.O_RDONLY | fsc.O_DIRECTORY);
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async readdir(path: string): Promise<string[]> {
+    await this.before('readdir', path);
+    return fsp.readdir(path);
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    await this.before('read', path);
+    return fsp.readFile(path);
+  }
+
+  async openRead(path: string): Promise<FileHandle> {
+    await this.before('read', path);
+    return fsp.open(path, fsc.O_RDONLY);
+  }
+}
