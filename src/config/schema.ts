@@ -41,6 +41,8 @@ export const smtpSection = z.strictObject({
   max_command_line: positive.default(512),
   /** Longest text line in DATA, octets including CRLF (RFC 5321: 1000). */
   max_text_line: positive.default(1000),
+  /** Octets of an over-long command line skipped while looking for its end before the connection is cut off. */
+  max_discarded_line: positive.default(65536),
   /** Accept text lines up to this length instead (leniency for broken senders); 0 means use max_text_line. */
   lenient_text_line: size.default(0),
   /** "reject": bare CR or LF in message data gets 5xx after the final dot; "normalize": rewritten to CRLF. */
@@ -76,6 +78,8 @@ export const pop3Section = z.strictObject({
   expire: z.union([z.literal('NEVER'), z.number().int().min(0)]).default('NEVER'),
   /** LOGIN-DELAY capability value in seconds (0: not enforced, still advertised as 0). */
   login_delay: size.default(0),
+  /** Longest command line, octets including CRLF (RFC 2449: 255). AUTH lines may be as long as a SASL response. */
+  max_command_line: z.number().int().min(64).default(255),
   max_connections: positive.default(2000),
   max_connections_per_ip: positive.default(50),
   auth_free_failures: size.default(2),

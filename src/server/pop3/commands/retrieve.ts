@@ -1,0 +1,108 @@
+/**
+ * RETR and TOP. Small messages are read whole (readBuffer) and go out as one write: status line, stuffed content,
+ * terminator. While the client reads one message the next is already being read (sequential RETR is the common
+ * pattern). Large messages stream from the store through the byte-stuffer with backpressure, so memory stays flat.
+ */
+import type { Pop3Command } from '../../../protocol/pop3/command.js';
+import { parseLineCount } from '../../../protocol/pop3/command.js';
+import { err, ok } from '../../../protocol/pop3/response.js';
+import { stuffBuffer, terminatorFor } from '../../../protocol/pop3/stuffing.js';
+import { topOfMessage } from '../../../store/top.js';
+import { StoreError } from '../../../store/types.js';
+import { SMALL_MESSAGE_SIZE } from '../context.js';
+import type { Pop3Session } from '../session.js';
+import type { TransactionState } from '../state.js';
+import { messageIndex } from './transaction.js';
+
+export async function retr(session: Pop3Session, command: Pop3Command): Promise<void> {
+  const state = session.state;
+  if (state.kind !== 'transaction') return;
+  const index = messageIndex(session, state, command.args[0]);
+  if (index === null) return;
+  await send(session, state, index, undefined);
+}
+
+export async function top(session: Pop3Session, command: Pop3Command): Promise<void> {
+  const state = session.state;
+  if (state.kind !== 'transaction') return;
+  const index = messageIndex(session, state, command.args[0]);
+  if (index === null) return;
+  const lines = parseLineCount(command.args[1]);
+  if (lines === null) {
+    session.write(err(null, 'invalid line count'));
+    return;
+  }
+  await send(session, state, index, lines);
+}
+
+async function send(session: Pop3Session, state: TransactionState, index: number, bodyLines: number | undefined): Promise<void> {
+  const entry = state.maildrop.entries[index];
+  const status = bodyLines === undefined ? ok(`${entry.size} octets`) : ok('top of message follows');
+  if (entry.size <= SMALL_MESSAGE_SIZE) {
+    let data: Buffer;
+    try {
+      data = await readSmall(state, index);
+    } catch (error) {
+      unreadable(session, entry.uid, error);
+      return;
+    }
+    if (bodyLines === undefined) prefetchAfter(state, index);
+    else data = topOfMessage(data, bodyLines);
+    session.write(status);
+    session.write(stuffBuffer(data));
+    session.write(terminatorFor(data));
+    return;
+  }
+  const stream = state.maildrop.read(entry.uid, bodyLines === undefined ? undefined : { bodyLines });
+  // Wait for the first bytes (or the error) before committing to +OK.
+  const opened = await new Promise<unknown>((resolve) => {
+    const onReadable = () => done(null);
+    const onError = (error: unknown) => done(error ?? new Error('read failed'));
+    const done = (result: unknown) => {
+      stream.off('readable', onReadable);
+      stream.off('error', onError);
+      resolve(result);
+    };
+    stream.once('readable', onReadable);
+    stream.once('error', onError);
+  });
+  if (opened) {
+    stream.destroy();
+    unreadable(session, entry.uid, opened);
+    return;
+  }
+  session.write(status);
+  try {
+    await session.sendStream(stream);
+  } catch (error) {
+    // The +OK is out and the content cut short: the only safe thing left is to drop the connection (no UPDATE).
+    session.log.error('pop3.stream_failed', { uid: entry.uid, error });
+    session.destroy();
+  }
+}
+
+function readSmall(state: TransactionState, index: number): Promise<Buffer> {
+  const prefetched = state.prefetch;
+  state.prefetch = null;
+  if (prefetched && prefetched.index === index) return prefetched.data;
+  return state.maildrop.readBuffer(state.maildrop.entries[index].uid);
+}
+
+function prefetchAfter(state: TransactionState, index: number): void {
+  const next = index + 1;
+  const entries = state.maildrop.entries;
+  if (next >= entries.length || state.deleted.has(next) || entries[next].size > SMALL_MESSAGE_SIZE) return;
+  const data = state.maildrop.readBuffer(entries[next].uid);
+  data.catch(() => {}); // a failure is reported if and when that message is asked for
+  state.prefetch = { index: next, data };
+}
+
+function unreadable(session: Pop3Session, uid: string, error: unknown): void {
+  if (error instanceof StoreError && error.kind === 'missing') {
+    session.log.warn('pop3.message_vanished', { uid });
+    session.write(err(null, 'message no longer available'));
+  } else {
+    session.log.error('pop3.read_failed', { uid, error });
+    session.write(err('SYS/TEMP', 'unable to read message'));
+  }
+}

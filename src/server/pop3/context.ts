@@ -1,0 +1,40 @@
+/** What every POP3 session shares with its server: backends, configuration, the throttle, the TLS context. */
+import type { SecureContext } from 'node:tls';
+import type { Directory } from '../../directory/types.js';
+import type { MailStore } from '../../store/types.js';
+import type { Logger } from '../../observability/log.js';
+import type { Pop3Config } from '../../config/schema.js';
+import type { AuthThrottle } from '../auth-throttle.js';
+
+export interface ServerContext {
+  hostname: string;
+  directory: Directory;
+  store: MailStore;
+  logger: Logger;
+  config: Pop3Config;
+  throttle: AuthThrottle;
+  /** Null when no certificate was given: then STLS is not offered and pop3s cannot listen. */
+  secureContext: SecureContext | null;
+  now: () => number;
+  /** Autologout, ms. */
+  timeoutMs: number;
+  /** Longest command line, octets including CRLF (AUTH initial responses may be up to the SASL limit). */
+  maxCommandLine: number;
+  /** Last successful login per user, for LOGIN-DELAY enforcement. */
+  lastLogin: Map<string, number>;
+}
+
+export interface ListenerInfo {
+  kind: 'pop3' | 'pop3s';
+  /** USER/PASS and SASL PLAIN/LOGIN allowed before TLS on this listener. */
+  insecureAuthAllowed: boolean;
+}
+
+/** Messages up to this size are read whole and sent in one write; larger ones are streamed with backpressure. */
+export const SMALL_MESSAGE_SIZE = 256 * 1024;
+/** Output queued beyond this many octets makes a session wait for the socket to drain before the next command. */
+export const OUTPUT_HIGH_WATER = 1024 * 1024;
+/** Unprocessed pipelined input beyond this many octets pauses reading from the socket. */
+export const INPUT_HIGH_WATER = 64 * 1024;
+/** How long a TLS handshake (pop3s or after STLS) may take, ms. */
+export const TLS_HANDSHAKE_TIMEOUT = 30_000;
