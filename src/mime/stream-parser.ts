@@ -1,0 +1,467 @@
+/**
+ * The incremental MIME engine. Feed it bytes in chunks of any size with write(); it calls a PartSink as parts start,
+ * as decoded content arrives (transfer encoding undone, charset untouched) and as they end. It never holds more than
+ * one chunk plus a partial line, so attachments stream through.
+ *
+ * Body scanning looks for "\n--" with Buffer.indexOf (native) and only then compares boundaries, innermost first; a
+ * boundary of an outer multipart also ends every inner part (QUIRK: missing close delimiters, RFC 2046 5.1.2).
+ * A line break before a boundary belongs to the boundary (RFC 2046 5.1.1).
+ */
+import { Base64Decoder } from './base64.js';
+import { QuotedPrintableDecoder } from './qp.js';
+import { getHeader, parseHeaderField, structuredText, type HeaderField } from './header.js';
+import { parseParamValue } from './params.js';
+import { DEFAULT_PARSE_OPTIONS, type MimePart, type ParseOptions, type ResolvedParseOptions } from './types.js';
+
+export interface PartSink {
+  partStart(part: MimePart): void;
+  partData(part: MimePart, chunk: Buffer): void;
+  partEnd(part: MimePart): void;
+  warn(message: string): void;
+  /** Called once when a limit cuts the result short. */
+  truncate(message: string): void;
+}
+
+interface ContentDecoder {
+  update(chunk: Buffer): Buffer;
+  final(): Buffer;
+}
+
+class IdentityDecoder implements ContentDecoder {
+  update(chunk: Buffer): Buffer {
+    return chunk;
+  }
+  final(): Buffer {
+    return Buffer.alloc(0);
+  }
+}
+
+interface OpenPart {
+  part: MimePart;
+  depth: number;
+  /** Present for leaves. */
+  decoder?: ContentDecoder;
+  /** Present for multiparts: "--" + boundary. */
+  marker?: Buffer;
+  children: number;
+}
+
+type Match = { kind: 'no' } | { kind: 'need' } | { kind: 'match'; open: number; close: boolean; lineEnd: number };
+
+const NL_DASH_DASH = Buffer.from('\n--', 'latin1');
+const NO: Match = { kind: 'no' };
+const NEED: Match = { kind: 'need' };
+const MAX_BOUNDARY_PADDING = 200;
+
+export function resolveParseOptions(o: ParseOptions = {}): ResolvedParseOptions {
+  const r = { ...DEFAULT_PARSE_OPTIONS };
+  for (const k of Object.keys(r) as Array<keyof ResolvedParseOptions>) {
+    const v = o[k];
+    if (v !== undefined) {
+      if (typeof v !== 'number' || !(v >= 0)) throw new TypeError(`parse option ${k} must be a non-negative number`);
+      r[k] = v;
+    }
+  }
+  return r;
+}
+
+function newPart(path: string, defaultType: string): MimePart {
+  return {
+    path, headers: [], contentType: defaultType, params: Object.create(null) as Record<string, string>, disposition: null,
+    dispositionParams: Object.create(null) as Record<string, string>, transferEncoding: '7bit', children: [], size: 0, isBody: false,
+  };
+}
+
+export class MimeStreamParser {
+  private readonly opts: ResolvedParseOptions;
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private mode: 'header' | 'body' | 'skip' = 'header';
+  private atLineStart = true;
+  private readonly open: OpenPart[] = [];
+  private partCount = 1;
+  private ended = false;
+  // header block state
+  private fieldLines: Buffer[] = [];
+  private fields: HeaderField[] = [];
+  private headerBytes = 0;
+  private headerOverflow = false;
+  private skipLine = false;
+  private firstHeaderLine = true;
+  readonly root: MimePart;
+
+  constructor(private readonly sink: PartSink, options: ParseOptions = {}) {
+    this.opts = resolveParseOptions(options);
+    this.root = newPart('', 'text/plain');
+    this.open.push({ part: this.root, depth: 0, children: 0 });
+  }
+
+  write(chunk: Buffer): void {
+    if (this.ended) throw new Error('write after end');
+    if (chunk.length === 0) return;
+    this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
+    this.pos = 0;
+    this.run(false);
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.run(true);
+    this.ended = true;
+    if (this.mode === 'header') this.finishHeaders();
+    let missing = false;
+    while (this.open.length) {
+      if (this.open[this.open.length - 1].marker && this.open.length) missing = true;
+      this.closeInnermost();
+    }
+    if (missing) this.sink.warn('multipart ended without its final boundary');
+    this.buf = Buffer.alloc(0);
+    this.pos = 0;
+  }
+
+  private run(final: boolean): void {
+    while (this.pos < this.buf.length) {
+      const before = this.pos;
+      const mode = this.mode;
+      if (mode === 'header') this.scanHeader(final);
+      else if (mode === 'body') this.scanBody(final);
+      else this.pos = this.buf.length;
+      if (this.pos === before && this.mode === mode) return; // needs more data
+    }
+  }
+
+  // ---- headers ----
+
+  private scanHeader(final: boolean): void {
+    const buf = this.buf;
+    const n = buf.length;
+    while (this.mode === 'header' && this.pos < n) {
+      const start = this.pos;
+      let nl = buf.indexOf(10, start);
+      if (nl < 0) {
+        if (!final) {
+          if (n - start > this.opts.maxHeaderBytes) {
+            this.overflowHeaders();
+            this.skipLine = true;
+            this.pos = n;
+          }
+          return;
+        }
+        nl = n;
+      }
+      const lineEnd = nl < n ? nl + 1 : n;
+      const contentEnd = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
+      this.pos = lineEnd;
+      if (this.skipLine) {
+        this.skipLine = false;
+        continue;
+      }
+      if (contentEnd === start) {
+        this.finishHeaders();
+        this.atLineStart = true;
+        return;
+      }
+      const first = buf[start];
+      if (first === 0x2d && buf[start + 1] === 0x2d && this.hasBoundaries()) {
+        const m = this.matchBoundary(buf, start, true, contentEnd + (lineEnd - contentEnd));
+        if (m.kind === 'match') {
+          this.sink.warn('part headers ended by a boundary');
+          this.finishHeaders();
+          this.onBoundary(m);
+          return;
+        }
+      }
+      if (first === 0x20 || first === 0x09) {
+        if (this.fieldLines.length) this.addHeaderLine(buf.subarray(start, lineEnd));
+        continue;
+      }
+      const colon = buf.indexOf(0x3a, start);
+      const isField = colon > start && colon < contentEnd && !/[\s]/.test(buf.toString('latin1', start, colon).trimEnd());
+      if (isField) {
+        this.flushField();
+        this.addHeaderLine(buf.subarray(start, lineEnd));
+        this.firstHeaderLine = false;
+        continue;
+      }
+      if (this.firstHeaderLine && this.open.length === 1 && buf.toString('latin1', start, start + 5) === 'From ') {
+        this.sink.warn('mbox "From " line skipped');
+        this.firstHeaderLine = false;
+        continue;
+      }
+      // QUIRK: a line that is not a header field ends the block (RFC 5322 2.2 requires a blank line)
+      this.sink.warn('header block ended without a blank line');
+      this.pos = start;
+      this.finishHeaders();
+      this.atLineStart = true;
+      return;
+    }
+  }
+
+  private hasBoundaries(): boolean {
+    for (const o of this.open) if (o.marker) return true;
+    return false;
+  }
+
+  private addHeaderLine(line: Buffer): void {
+    if (this.headerOverflow) return;
+    this.headerBytes += line.length;
+    if (this.headerBytes > this.opts.maxHeaderBytes) {
+      this.overflowHeaders();
+      return;
+    }
+    this.fieldLines.push(Buffer.from(line));
+  }
+
+  private overflowHeaders(): void {
+    if (!this.headerOverflow) {
+      this.headerOverflow = true;
+      this.flushField();
+      this.fieldLines = [];
+      this.sink.truncate(`header block over maxHeaderBytes (${this.opts.maxHeaderBytes}); rest of the block skipped`);
+    }
+  }
+
+  private flushField(): void {
+    if (!this.fieldLines.length) return;
+    let raw = this.fieldLines.length === 1 ? this.fieldLines[0] : Buffer.concat(this.fieldLines);
+    this.fieldLines = [];
+    let end = raw.length;
+    if (end && raw[end - 1] === 10) end--;
+    if (end && raw[end - 1] === 13) end--;
+    raw = raw.subarray(0, end);
+    if (this.fields.length >= this.opts.maxHeaderFields) {
+      if (this.fields.length === this.opts.maxHeaderFields) {
+        this.sink.truncate(`more than maxHeaderFields (${this.opts.maxHeaderFields}) header fields; rest skipped`);
+        this.fields.push(null as unknown as HeaderField); // sentinel so we report once
+      }
+      return;
+    }
+    const f = parseHeaderField(raw, (w) => this.sink.warn(w));
+    if (f) this.fields.push(f);
+  }
+
+  private finishHeaders(): void {
+    this.flushField();
+    const headers = this.fields.filter((f) => f !== null);
+    this.fields = [];
+    this.headerBytes = 0;
+    this.headerOverflow = false;
+    this.skipLine = false;
+    this.firstHeaderLine = false;
+    const top = this.open[this.open.length - 1];
+    const part = top.part;
+    part.headers = headers;
+    this.describe(part);
+    this.mode = 'body';
+    this.atLineStart = true;
+    if (part.contentType.startsWith('multipart/')) {
+      const boundary = part.params.boundary;
+      if (!boundary) {
+        this.sink.warn(`${part.contentType} without a boundary; treated as a single part`);
+      } else if (top.depth >= this.opts.maxDepth) {
+        this.sink.truncate(`multipart nesting deeper than maxDepth (${this.opts.maxDepth}); inner structure kept as one part`);
+      } else {
+        part.boundary = boundary;
+        top.marker = Buffer.from('--' + boundary, 'utf8');
+        this.sink.partStart(part);
+        return;
+      }
+    }
+    part.isBody = (part.contentType === 'text/plain' || part.contentType === 'text/html') && part.disposition !== 'attachment' && !part.filename;
+    top.decoder = this.decoderFor(part);
+    this.sink.partStart(part);
+  }
+
+  private describe(part: MimePart): void {
+    const warn = (w: string): void => this.sink.warn(w);
+    const ct = getHeader(part.headers, 'content-type');
+    if (ct) {
+      const p = parseParamValue(structuredText(ct, warn), warn);
+      if (/^[^\s/]+\/[^\s/]+$/.test(p.value)) part.contentType = p.value;
+      else this.sink.warn(`invalid Content-Type "${p.value}"; using ${part.contentType}`);
+      part.params = p.params;
+      if (p.params.charset) part.charset = p.params.charset.trim();
+    }
+    const cd = getHeader(part.headers, 'content-disposition');
+    if (cd) {
+      const p = parseParamValue(structuredText(cd, warn), warn);
+      part.disposition = p.value || null;
+      part.dispositionParams = p.params;
+    }
+    const filename = part.dispositionParams.filename ?? part.params.name;
+    if (filename) part.filename = filename;
+    const cid = getHeader(part.headers, 'content-id');
+    if (cid) part.contentId = cid.value.trim().replace(/^<|>$/g, '');
+    const cte = getHeader(part.headers, 'content-transfer-encoding');
+    if (cte) part.transferEncoding = cte.value.trim().toLowerCase() || '7bit';
+  }
+
+  private decoderFor(part: MimePart): ContentDecoder {
+    switch (part.transferEncoding) {
+      case 'base64':
+        return new Base64Decoder();
+      case 'quoted-printable':
+        return new QuotedPrintableDecoder();
+      case '7bit':
+      case '8bit':
+      case 'binary':
+        return new IdentityDecoder();
+      default:
+        this.sink.warn(`unknown Content-Transfer-Encoding "${part.transferEncoding}"; content left as is`);
+        return new IdentityDecoder();
+    }
+  }
+
+  // ---- bodies ----
+
+  private scanBody(final: boolean): void {
+    const buf = this.buf;
+    const n = buf.length;
+    const from = this.pos;
+    if (!this.hasBoundaries()) {
+      this.emit(from, n);
+      this.pos = n;
+      return;
+    }
+    let search = from;
+    let checkStart = this.atLineStart;
+    while (true) {
+      let q: number;
+      let brk: number;
+      if (checkStart) {
+        checkStart = false;
+        q = from;
+        brk = from;
+      } else {
+        const idx = buf.indexOf(NL_DASH_DASH, search);
+        if (idx < 0) break;
+        q = idx + 1;
+        brk = idx > from && buf[idx - 1] === 13 ? idx - 1 : idx;
+      }
+      const m = this.matchBoundary(buf, q, final, n);
+      if (m.kind === 'no') {
+        search = q;
+        continue;
+      }
+      this.emit(from, brk);
+      if (m.kind === 'need') {
+        this.pos = brk;
+        this.atLineStart = brk === q;
+        return;
+      }
+      this.pos = m.lineEnd;
+      this.onBoundary(m);
+      return;
+    }
+    let keep = n;
+    if (!final) {
+      if (buf[n - 1] === 10 || buf[n - 1] === 13) keep = n - 1;
+      else if (n >= 2 && buf[n - 1] === 0x2d && buf[n - 2] === 10) keep = n - 2;
+      if (keep < n && keep > from && buf[keep] === 10 && buf[keep - 1] === 13) keep--;
+      if (keep < from) keep = from;
+    }
+    this.emit(from, keep);
+    this.pos = keep;
+    this.atLineStart = false;
+  }
+
+  /** Is there a boundary line of an open multipart at q? `limit` is the end of available data. */
+  private matchBoundary(buf: Buffer, q: number, final: boolean, limit: number): Match {
+    let need = false;
+    for (let k = this.open.length - 1; k >= 0; k--) {
+      const marker = this.open[k].marker;
+      if (!marker) continue;
+      const avail = limit - q;
+      if (avail < marker.length) {
+        if (!final && buf.compare(marker, 0, avail, q, limit) === 0) need = true;
+        continue;
+      }
+      if (buf.compare(marker, 0, marker.length, q, q + marker.length) !== 0) continue;
+      let p = q + marker.length;
+      let close = false;
+      if (p < limit && buf[p] === 0x2d) {
+        if (p + 1 >= limit) {
+          if (!final) need = true;
+          continue;
+        }
+        if (buf[p + 1] === 0x2d) {
+          close = true;
+          p += 2;
+        }
+      }
+      const padEnd = Math.min(limit, p + MAX_BOUNDARY_PADDING);
+      while (p < padEnd && (buf[p] === 0x20 || buf[p] === 0x09)) p++;
+      if (p >= limit) {
+        if (final) return { kind: 'match', open: k, close, lineEnd: limit };
+        need = true;
+        continue;
+      }
+      if (buf[p] === 10) return { kind: 'match', open: k, close, lineEnd: p + 1 };
+      if (buf[p] === 13) {
+        if (p + 1 >= limit) {
+          if (final) return { kind: 'match', open: k, close, lineEnd: limit };
+          need = true;
+          continue;
+        }
+        if (buf[p + 1] === 10) return { kind: 'match', open: k, close, lineEnd: p + 2 };
+      }
+    }
+    return need ? NEED : NO;
+  }
+
+  private emit(from: number, to: number): void {
+    if (to <= from) return;
+    const top = this.open[this.open.length - 1];
+    if (!top?.decoder) return; // preamble, epilogue or text between parts
+    const out = top.decoder.update(this.buf.subarray(from, to));
+    if (out.length) {
+      top.part.size += out.length;
+      this.sink.partData(top.part, out);
+    }
+  }
+
+  private closeInnermost(): void {
+    const top = this.open.pop();
+    if (!top) return;
+    if (top.decoder) {
+      const rest = top.decoder.final();
+      if (rest.length) {
+        top.part.size += rest.length;
+        this.sink.partData(top.part, rest);
+      }
+    }
+    this.sink.partEnd(top.part);
+  }
+
+  private onBoundary(m: Extract<Match, { kind: 'match' }>): void {
+    if (this.mode === 'header') this.finishHeaders();
+    let closedInner = false;
+    while (this.open.length - 1 > m.open) {
+      if (this.open[this.open.length - 1].marker) closedInner = true;
+      this.closeInnermost();
+    }
+    if (closedInner) this.sink.warn('inner multipart ended by an outer boundary (missing close delimiter)');
+    this.atLineStart = true;
+    if (m.close) {
+      this.closeInnermost();
+      this.mode = 'body';
+      if (this.open.length === 0) this.mode = 'skip'; // epilogue of the message
+      return;
+    }
+    const parent = this.open[this.open.length - 1];
+    if (this.partCount >= this.opts.maxParts) {
+      this.sink.truncate(`more than maxParts (${this.opts.maxParts}) MIME parts; the rest is skipped`);
+      this.mode = 'skip';
+      return;
+    }
+    this.partCount++;
+    parent.children++;
+    const path = parent.part.path ? `${parent.part.path}.${parent.children}` : String(parent.children);
+    const child = newPart(path, parent.part.contentType === 'multipart/digest' ? 'message/rfc822' : 'text/plain');
+    parent.part.children.push(child);
+    this.open.push({ part: child, depth: parent.depth + 1, children: 0 });
+    this.mode = 'header';
+    this.fields = [];
+    this.fieldLines = [];
+  }
+}
