@@ -1,0 +1,105 @@
+/**
+ * OutboundQueue (types.ts) over the on-disk QueueStore: begin() opens a message file in tmp/, commit() publishes it,
+ * writes the state record (both fsynced) and hands the record to the scheduler. Only after commit() resolves may the
+ * SMTP server answer 250.
+ */
+import type { Clock } from './clock.js';
+import { MessageWriter, newQueueId, type QueueStore } from './queue-store.js';
+import type { QueueRecord, RecipientRecord } from './record.js';
+import type { Envelope, OutboundQueue, QueueTransaction } from './types.js';
+
+/** Computes DKIM-Signature header field(s) for a committed message, or undefined when it is not to be signed. */
+export type MessageSigner = (messagePath: string, envelope: Envelope) => Promise<string | undefined>;
+
+export interface DiskQueueOptions {
+  store: QueueStore;
+  clock: Clock;
+  /** Called with each committed record. */
+  onCommit: (rec: QueueRecord) => void;
+  signer?: MessageSigner;
+  /** Largest message accepted into the queue, octets (the SMTP server enforces its own SIZE before this). */
+  maxMessageSize: number;
+}
+
+export class QueueFullError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueueFullError';
+  }
+}
+
+export class DiskQueue implements OutboundQueue {
+  constructor(private readonly o: DiskQueueOptions) {}
+
+  async begin(envelope: Envelope, origin: QueueRecord['origin'] = 'submission'): Promise<QueueTransaction> {
+    if (envelope.recipients.length === 0) throw new Error('queue: a message needs at least one recipient');
+    const id = newQueueId(this.o.clock.now());
+    const writer = await MessageWriter.open(this.o.store.paths, id);
+    const o = this.o;
+    let state: 'open' | 'committed' | 'aborted' = 'open';
+    return {
+      async write(chunk: Buffer): Promise<void> {
+        if (state !== 'open') throw new Error(`queue transaction ${state}`);
+        if (writer.bytes + chunk.length > o.maxMessageSize) throw new QueueFullError(`message exceeds ${o.maxMessageSize} octets`);
+        await writer.write(chunk);
+      },
+      async commit(): Promise<string> {
+        if (state !== 'open') throw new Error(`queue transaction ${state}`);
+        state = 'committed';
+        try {
+          const path = await writer.publish();
+          const now = o.clock.now();
+          const { recipients, ...rest } = envelope;
+          const rec: QueueRecord = {
+            version: 1,
+            id,
+            createdAt: now,
+            envelope: rest,
+            recipients: recipients.map(
+              (r): RecipientRecord => ({
+                address: r.address,
+                ...(r.notify !== undefined ? { notify: r.notify } : {}),
+                ...(r.orcpt !== undefined ? { orcpt: r.orcpt } : {}),
+                status: 'pending',
+                attempts: 0,
+                nextAttemptAt: now,
+                reported: false,
+                delayReported: false,
+              }),
+            ),
+            size: writer.bytes,
+            origin,
+          };
+          if (o.signer) {
+            const dkim = await o.signer(path, envelope);
+            if (dkim) rec.dkim = dkim;
+          }
+          await o.store.writeRecord(rec);
+          o.onCommit(rec);
+          return id;
+        } catch (err) {
+          await o.store.remove(id).catch(() => {});
+          await writer.discard().catch(() => {});
+          throw err;
+        }
+      },
+      async abort(): Promise<void> {
+        if (state !== 'open') return;
+        state = 'aborted';
+        await writer.discard();
+      },
+    };
+  }
+
+  /** Queue a whole message in one call (bounces, tests). */
+  async enqueue(envelope: Envelope, message: Buffer, origin: QueueRecord['origin'] = 'submission'): Promise<string> {
+    const tx = await this.begin(envelope, origin);
+    try {
+      await tx.write(message);
+      return await tx.commit();
+    } catch (err) {
+      await tx.abort();
+      throw err;
+    }
+  }
+}
