@@ -5,7 +5,8 @@
  * [A-Za-z0-9!#$&'*+=^_`{|}~.-] (a leading "." excepted), writes every other byte of the UTF-8 form as %XX, and the empty
  * string as "%". The result never contains "/", never starts with "." (so it is never "." or "..", and never collides with
  * the store's own ".tmp"), and distinct inputs give distinct names. A component longer than 200 characters is cut to 150
- * and suffixed with "%%" and a hash of the whole. A name without "@" is a local part with an empty domain.
+ * and suffixed with "%%" and a hash of the whole. A name without "@" goes under the
+ * domain directory "%local", which no domain encodes to.
  *
  * Message files follow the Maildir convention, Dovecot flavoured:
  *   <secs>.M<usecs>P<pid>Q<seq>R<random>.<host>,S=<file size>,W=<size with CRLF line ends>[:2,<flags>]
@@ -35,12 +36,14 @@ export function encodeComponent(value: string): string {
   return out;
 }
 
+/** Directory for names without "@"; encodeComponent() never makes it ("%" is always followed by hex digits or "%"). */
+const NO_DOMAIN = '%local';
+
 /** The directory of a mailbox, relative to the store root: [domain, local]. */
 export function mailboxComponents(mailbox: string): [string, string] {
   const at = mailbox.lastIndexOf('@');
-  const local = at < 0 ? mailbox : mailbox.slice(0, at);
-  const domain = at < 0 ? '' : mailbox.slice(at + 1).toLowerCase();
-  return [encodeComponent(domain), encodeComponent(local)];
+  if (at < 0) return [NO_DOMAIN, encodeComponent(mailbox)];
+  return [encodeComponent(mailbox.slice(at + 1).toLowerCase()), encodeComponent(mailbox.slice(0, at))];
 }
 
 export function mailboxDir(root: string, mailbox: string): string {
