@@ -1,4 +1,5 @@
 /** A POP3 server on 127.0.0.1:0 over the memory store and directory (or a given store), for the POP3 tests. */
+import { generate } from 'selfsigned';
 import { MemoryDirectory } from '../../src/directory/memory.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import type { MailStore } from '../../src/store/types.js';
@@ -69,8 +70,7 @@ let cachedCert: { key: string; cert: string } | null = null;
 /** A self-signed certificate for pop.example.com (generated once per test process). */
 export async function testCertificate(): Promise<{ key: string; cert: string }> {
   if (cachedCert) return cachedCert;
-  const selfsigned = await import('selfsigned');
-  const pems = await selfsigned.generate([{ name: 'commonName', value: 'pop.example.com' }], { keyType: 'ec' } as Parameters<typeof selfsigned.generate>[1]);
+  const pems = await generate([{ name: 'commonName', value: 'pop.example.com' }], { algorithm: 'sha256', keySize: 2048 });
   cachedCert = { key: pems.private, cert: pems.cert };
   return cachedCert;
 }
