@@ -1,0 +1,167 @@
+/** The POP3 server over the Maildir store: the key rules on real files, foreign LF files, and a large message streamed. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pop3Transcript } from '../support/pop3-transcript.js';
+import { ALICE, ALICE_PASSWORD, deliver, message, startPop3, type Pop3Fixture } from '../support/pop3-fixture.js';
+import { MaildirStore } from '../../src/store/maildir/index.js';
+import { deliverStream } from '../../src/store/deliver.js';
+
+async function withMaildir(fn: (fx: Pop3Fixture, root: string) => Promise<void>): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'posthorn-pop3-'));
+  const store = new MaildirStore({ root, hostname: 'test.example' });
+  const fx = await startPop3({ store });
+  try {
+    await fn(fx, root);
+  } finally {
+    await fx.close();
+    await store.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+async function login(port: number): Promise<Pop3Transcript> {
+  const { client } = await Pop3Transcript.open(port);
+  await client.command(`USER ${ALICE}`, /^\+OK/);
+  await client.command(`PASS ${ALICE_PASSWORD}`, /^\+OK/);
+  return client;
+}
+
+const M1 = message('one', 'first\r\n');
+const M2 = message('dots', '.a\r\n..b\r\n.\r\n');
+
+test('maildir: sizes, byte-stuffing, UIDL stability, lock contention, drop-after-DELE, QUIT deletes files', async () => {
+  await withMaildir(async (fx, root) => {
+    const uids = [await deliver(fx.store, ALICE, M1), await deliver(fx.store, ALICE, M2)];
+    const first = await login(fx.port);
+    await first.command('STAT', `+OK 2 ${M1.length + M2.length}`);
+    assert.deepEqual(await first.multi('UIDL'), [`1 ${uids[0]}`, `2 ${uids[1]}`]);
+    await first.command('RETR 2', `+OK ${M2.length} octets`);
+    const { content, wire } = await first.bodyBytes();
+    assert.equal(content.toString(), M2);
+    assert.equal(wire.length, M2.length + 3);
+    await first.command('TOP 1 0', /^\+OK/);
+    assert.equal((await first.bodyBytes()).content.toString(), M1.slice(0, M1.indexOf('\r\n\r\n') + 4));
+    const { client: second } = await Pop3Transcript.open(fx.port);
+    await second.command(`USER ${ALICE}`, /^\+OK/);
+    await second.command(`PASS ${ALICE_PASSWORD}`, /^-ERR \[IN-USE\]/);
+    await first.command('DELE 1', /^\+OK/);
+    await first.drop();
+    let again: Pop3Transcript | null = null;
+    for (let i = 0; i < 100 && !again; i++) {
+      await second.command(`USER ${ALICE}`, /^\+OK/);
+      second.send(`PASS ${ALICE_PASSWORD}`);
+      const reply = await second.line();
+      if (reply.startsWith('+OK')) again = second;
+      else await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.ok(again, 'lock released after the drop');
+    await again.command('STAT', `+OK 2 ${M1.length + M2.length}`);
+    assert.deepEqual(await again.multi('UIDL'), [`1 ${uids[0]}`, `2 ${uids[1]}`], 'UIDL stable across sessions');
+    await again.command('DELE 1', /^\+OK/);
+    await again.command('QUIT', /^\+OK .*1 messages deleted/);
+    await again.closed();
+    const files = await readdir(join(root, 'example.com', 'alice', 'new'));
+    assert.equal(files.length, 1);
+    assert.ok(files[0].startsWith(uids[1]));
+  });
+});
+
+test('maildir: a foreign file with LF line ends is listed and sent with its CRLF size', async () => {
+  await withMaildir(async (fx, root) => {
+    await fx.store.ensureMailbox(ALICE);
+    const lf = 'From: x@example.net\nSubject: lf\n\n.dot\nbody\n';
+    await writeFile(join(root, 'example.com', 'alice', 'new', '1700000000.M1P1.other'), lf);
+    const crlf = lf.replace(/\n/g, '\r\n');
+    const client = await login(fx.port);
+    await client.command('LIST 1', `+OK 1 ${crlf.length}`);
+    await client.command('RETR 1', `+OK ${crlf.length} octets`);
+    assert.equal((await client.bodyBytes()).content.toString(), crlf);
+    await client.command('QUIT', /^\+OK/);
+  });
+});
+
+/** A big message with many dot-lines, produced in chunks; returns the stuffed wire form's hash too. */
+function bigMessage(lines: number): { chunks: () => AsyncGenerator<Buffer>; size: number; wireHash: string; dotLines: number } {
+  const header = Buffer.from('Subject: big\r\n\r\n');
+  const normal = Buffer.from('x'.repeat(1022) + '\r\n');
+  const dotted = Buffer.from('.' + 'y'.repeat(1021) + '\r\n');
+  const hash = createHash('sha256');
+  hash.update(header);
+  let dotLines = 0;
+  const per = 64;
+  const block: Buffer[] = [];
+  for (let i = 0; i < per; i++) block.push(i % 8 === 0 ? dotted : normal);
+  const blockBuf = Buffer.concat(block);
+  const stuffedBlock = Buffer.concat(block.map((b) => (b[0] === 0x2e ? Buffer.concat([Buffer.from('.'), b]) : b)));
+  for (let i = 0; i < lines / per; i++) {
+    hash.update(stuffedBlock);
+    dotLines += per / 8;
+  }
+  hash.update('.\r\n');
+  return {
+    size: header.length + (lines / per) * blockBuf.length,
+    wireHash: hash.digest('hex'),
+    dotLines,
+    chunks: async function* () {
+      yield header;
+      for (let i = 0; i < lines / per; i++) yield blockBuf;
+    },
+  };
+}
+
+test('maildir: a 64 MB message streams with flat memory and arrives byte-exact', async () => {
+  await withMaildir(async (fx) => {
+    const big = bigMessage(64 * 1024); // 64 Ki lines of 1 KiB
+    await deliverStream(fx.store, [ALICE], big.chunks());
+    const socket = connect(fx.port, '127.0.0.1');
+    const hash = createHash('sha256');
+    let stage = 0;
+    let pending = '';
+    let bodyBytes = 0;
+    let tail = Buffer.alloc(0);
+    const baseline = process.memoryUsage();
+    let peak = 0;
+    const sampler = setInterval(() => {
+      const m = process.memoryUsage();
+      peak = Math.max(peak, m.arrayBuffers - baseline.arrayBuffers + (m.heapUsed - baseline.heapUsed));
+    }, 5);
+    const done = new Promise<void>((resolve, reject) => {
+      socket.on('error', reject);
+      socket.on('data', (chunk: Buffer) => {
+        if (stage < 4) {
+          pending += chunk.toString('latin1');
+          const lines = pending.split('\r\n');
+          while (lines.length > 1 && stage < 4) {
+            const line = lines.shift() as string;
+            assert.match(line, /^\+OK/, `stage ${stage}`);
+            stage++;
+            if (stage === 1) socket.write(`USER ${ALICE}\r\n`);
+            if (stage === 2) socket.write(`PASS ${ALICE_PASSWORD}\r\n`);
+            if (stage === 3) socket.write('RETR 1\r\n');
+            if (stage === 4) {
+              assert.equal(line, `+OK ${big.size} octets`);
+              chunk = Buffer.from(lines.join('\r\n'), 'latin1');
+            }
+          }
+          pending = lines.join('\r\n');
+          if (stage < 4) return;
+        }
+        hash.update(chunk);
+        bodyBytes += chunk.length;
+        tail = Buffer.concat([tail, chunk]).subarray(-5);
+        if (bodyBytes >= big.size + big.dotLines + 3 && tail.toString() === '\r\n.\r\n') resolve();
+      });
+    });
+    await done;
+    clearInterval(sampler);
+    socket.destroy();
+    assert.equal(bodyBytes, big.size + big.dotLines + 3);
+    assert.equal(hash.digest('hex'), big.wireHash);
+    assert.ok(peak < 24 * 1024 * 1024, `memory grew by ${(peak / 1048576).toFixed(1)} MB while streaming ${(big.size / 1048576).toFixed(0)} MB`);
+  });
+});
