@@ -35,6 +35,7 @@ export function parsePathArgument(arg: string, keyword: 'FROM' | 'TO'): PathArgu
   if (arg.slice(0, prefix.length).toUpperCase() !== prefix) return { ok: false, reason: 'syntax' };
   let rest = arg.slice(prefix.length);
   while (rest[0] === ' ') rest = rest.slice(1);
+  if (rest[0] !== '<') return { ok: false, reason: 'syntax' };
   const result = parsePath(rest, keyword === 'FROM' ? { allowNull: true } : { allowPostmaster: true });
   if (!result.ok) return { ok: false, reason: result.reason === 'too-long' ? 'too-long' : 'path' };
   return { ok: true, path: result.path, params: result.rest };

@@ -83,6 +83,8 @@ async function resolveRecipient(c: SmtpConnection, path: ParsedPath, recipient: 
     case 'unknown':
       return c.reply(REPLIES.unknownUser);
     case 'remote':
+      // <Postmaster> when this host name is not a local domain: nobody to give it to.
+      if (path.address === 'Postmaster') return c.reply(REPLIES.unknownUser);
       if (!authenticated) return c.reply(REPLIES.relayDenied);
       if (!c.ctx.queue) return c.reply(REPLIES.noOutboundQueue);
       txn.recipients.push(recipient);
