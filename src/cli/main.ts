@@ -5,6 +5,8 @@ import { packageVersion } from './version.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDirectoryCommands } from './commands/directory.js';
+import { registerQueueCommands } from './commands/queue.js';
+import { registerDkimCommands } from './commands/dkim.js';
 
 const program = new Command();
 program.name('posthorn').description('Posthorn: SMTP and POP3 server, outbound queue, MIME and mail client').version(packageVersion());
@@ -13,5 +15,7 @@ program.showHelpAfterError();
 registerServeCommand(program);
 registerConfigCommands(program);
 registerDirectoryCommands(program);
+registerQueueCommands(program);
+registerDkimCommands(program);
 
 await program.parseAsync(process.argv);

@@ -222,7 +222,8 @@ export async function runOffline(dataDir: string, req: ControlRequest, now = Dat
       let changed = false;
       for (const r of rec.recipients) {
         if (r.status === 'pending' && r.nextAttemptAt > now) {
-          r.nextAttemptAt = now;
+          // 0, not now: due at once whatever the server's clock says when it starts.
+          r.nextAttemptAt = 0;
           changed = true;
           count++;
         }

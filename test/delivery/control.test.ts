@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { ControlError, parseRequest, queueCommand } from '../../src/delivery/control.js';
+import { createDelivery } from '../../src/delivery/index.js';
+import type { QueueRecord } from '../../src/delivery/record.js';
+import type { QueueSummary } from '../../src/delivery/scheduler.js';
+import { DEFER, FakeClock, FakeTransport, message, OK, tempDataDir } from './helpers.js';
+
+const execFileP = promisify(execFile);
+const cli = join(process.cwd(), 'src/cli/main.ts');
+const posthorn = (...args: string[]) => execFileP(process.execPath, ['--import', 'tsx', cli, ...args]);
+
+describe('queue control: posthorn queue on a running server and offline', () => {
+  it('list, show, retry, delete and flush through the control socket, then offline on the files', async () => {
+    const { dir, cleanup } = await tempDataDir();
+    const clock = new FakeClock(Date.now());
+    const transport = new FakeTransport(() => DEFER, clock);
+    const options = { dataDir: dir, hostname: 'mx.example.org', config: { routes: { '*': '127.0.0.1:25' } }, transport, clock };
+    let d = createDelivery(options);
+    try {
+      await d.start();
+      const sock = join(dir, 'queue', 'control.sock');
+      assert.ok(existsSync(sock));
+      const env = (to: string) => ({ mailFrom: 'alice@example.org', recipients: [{ address: to }], body: '7BIT' as const, smtputf8: false });
+      const id1 = await d.queue.enqueue(env('a@remote.test'), message());
+      const id2 = await d.queue.enqueue(env('b@remote.test'), message());
+      await d.idle();
+      assert.equal(transport.attempts.length, 2);
+
+      // The real CLI, as a separate process, against the running server.
+      const list = await posthorn('queue', 'list', '--data', dir);
+      assert.match(list.stdout, new RegExp(`${id1} .*<alice@example.org>`));
+      assert.match(list.stdout, /pending +a@remote\.test +attempts=1 +next in [45]m +451 4\.3\.0 try again later/);
+      assert.match(list.stdout, /2 message\(s\)/);
+      const shown = JSON.parse((await posthorn('queue', 'show', id2, '--data', dir)).stdout) as QueueRecord;
+      assert.equal(shown.recipients[0].address, 'b@remote.test');
+      const retried = await posthorn('queue', 'retry', id1, '--data', dir);
+      assert.match(retried.stdout, /1 recipient\(s\) rescheduled/);
+      await d.idle();
+      assert.equal(transport.attempts.length, 3);
+      assert.deepEqual(transport.attempts[2].message.recipients.map((r) => r.address), ['a@remote.test']);
+      const del = await posthorn('queue', 'delete', id1, '--data', dir);
+      assert.match(del.stdout, new RegExp(`${id1} deleted`));
+      const missing = await posthorn('queue', 'show', id1, '--data', dir).catch((e: { code: number; stderr: string }) => e);
+      assert.equal((missing as { code: number }).code, 1);
+      assert.match((missing as { stderr: string }).stderr, /no message/);
+
+      // In-process client, same socket.
+      const viaServer = await queueCommand(dir, { cmd: 'list' });
+      assert.equal(viaServer.mode, 'server');
+      assert.deepEqual((viaServer.result as QueueSummary[]).map((m) => m.id), [id2]);
+      transport.script = () => OK;
+      const flushed = await queueCommand(dir, { cmd: 'flush' });
+      assert.deepEqual(flushed.result, { count: 1 });
+      assert.deepEqual(d.list(), []);
+
+      // Offline: no server. list/show read files; retry makes recipients due for the next start; delete removes.
+      transport.script = () => DEFER;
+      const id3 = await d.queue.enqueue(env('c@remote.test'), message());
+      const id4 = await d.queue.enqueue(env('d@remote.test'), message());
+      await d.idle();
+      await d.stop();
+      assert.equal(existsSync(sock), false, 'socket removed at stop');
+      const offline = await queueCommand(dir, { cmd: 'list' });
+      assert.equal(offline.mode, 'offline');
+      assert.deepEqual((offline.result as QueueSummary[]).map((m) => m.id).sort(), [id3, id4].sort());
+      assert.deepEqual((await queueCommand(dir, { cmd: 'delete', id: id4 })).result, { deleted: true });
+      const r = await posthorn('queue', 'retry', '--data', dir);
+      assert.match(r.stdout, /1 recipient\(s\) rescheduled/);
+      assert.match(r.stderr, /no server is running/);
+      transport.script = () => OK;
+      d = createDelivery(options);
+      await d.start();
+      await d.idle();
+      assert.deepEqual(d.list(), [], 'the rescheduled message went at start, without waiting for its retry time');
+      assert.deepEqual(transport.attempts.at(-1)?.message.recipients.map((x) => x.address), ['c@remote.test']);
+    } finally {
+      await d.stop();
+      await cleanup();
+    }
+  });
+
+  it('a second server on the same data directory is refused', async () => {
+    const { dir, cleanup } = await tempDataDir();
+    const mk = () => createDelivery({ dataDir: dir, hostname: 'h.test', transport: new FakeTransport() });
+    const a = mk();
+    try {
+      await a.start();
+      await assert.rejects(mk().start(), /another server is using this queue/);
+    } finally {
+      await a.stop();
+      await cleanup();
+    }
+  });
+
+  it('rejects malformed requests', () => {
+    for (const bad of ['nope', '[]', '{"cmd":"format"}', '{"cmd":"show"}', '{"cmd":"delete","id":"../../etc"}']) {
+      assert.throws(() => parseRequest(bad), ControlError, bad);
+    }
+    assert.deepEqual(parseRequest('{"cmd":"retry"}'), { cmd: 'retry' });
+  });
+});
