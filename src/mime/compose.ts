@@ -192,7 +192,6 @@ function textLeaf(content: string | Buffer, subtype: 'plain' | 'html', charset: 
     encoding = 'base64';
     body = encodeBase64Lines(bytes);
   }
-  if (body.length && body[body.length - 1] !== 10) body = Buffer.concat([body, Buffer.from('\r\n')]);
   return {
     kind: 'leaf',
     headers: [['Content-Type', `text/${subtype}; charset=${charsetLabel(charset)}`], ['Content-Transfer-Encoding', encoding]],
@@ -308,9 +307,16 @@ function buildTree(options: ComposeOptions, ids: Ids): { root: Node; top: Array<
   const attachments = (options.attachments ?? []).map(attachmentLeaf);
   const inline = attachments.filter((_, i) => options.attachments?.[i].cid && options.html !== undefined);
   const regular = attachments.filter((a) => !inline.includes(a));
+  // a message that is one text part ends in a line break that is part of the text (no delimiter to carry it)
+  const single = regular.length + inline.length === 0 && (options.text === undefined || options.html === undefined);
+  const withEol = (v: string | Buffer): string | Buffer => {
+    if (!single) return v;
+    const str = typeof v === 'string' ? v : v.toString('utf8');
+    return str === '' || str.endsWith('\n') ? str : str + '\n';
+  };
   let htmlNode: Node | null = null;
-  if (options.html !== undefined) htmlNode = multi('related', [textLeaf(options.html, 'html', charset), ...inline], ids);
-  const textNode = options.text !== undefined ? textLeaf(options.text, 'plain', charset) : null;
+  if (options.html !== undefined) htmlNode = multi('related', [textLeaf(withEol(options.html), 'html', charset), ...inline], ids);
+  const textNode = options.text !== undefined ? textLeaf(withEol(options.text), 'plain', charset) : null;
   const bodyParts: Node[] = [];
   if (textNode) bodyParts.push(textNode);
   if (htmlNode) bodyParts.push(htmlNode);
@@ -340,26 +346,36 @@ async function* streamBase64(source: Readable): AsyncGenerator<Buffer> {
   if (carry.length) yield encodeBase64Lines(carry);
 }
 
-async function* serialize(node: Node): AsyncGenerator<Buffer> {
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * A delimiter is CRLF "--" boundary (RFC 2046 5.1.1): the line break before it belongs to it, so part content keeps
+ * exactly its own bytes. A single-part message body gets a final CRLF when it lacks one.
+ */
+async function* serialize(node: Node, isRoot: boolean): AsyncGenerator<Buffer> {
   yield headerBlock(node.headers);
-  yield Buffer.from('\r\n');
+  yield CRLF;
   if (node.kind === 'leaf') {
-    if (Buffer.isBuffer(node.body)) yield node.body;
-    else yield* streamBase64(node.body);
+    if (Buffer.isBuffer(node.body)) {
+      yield node.body;
+      if (isRoot && (node.body.length === 0 || node.body[node.body.length - 1] !== 10)) yield CRLF;
+    } else yield* streamBase64(node.body);
     return;
   }
+  let first = true;
   for (const child of node.children) {
-    yield Buffer.from(`--${node.boundary}\r\n`);
-    yield* serialize(child);
+    yield Buffer.from(`${first ? '' : '\r\n'}--${node.boundary}\r\n`);
+    first = false;
+    yield* serialize(child, false);
   }
-  yield Buffer.from(`--${node.boundary}--\r\n`);
+  yield Buffer.from(`\r\n--${node.boundary}--${isRoot ? '\r\n' : ''}`);
 }
 
 async function* serializeMessage(options: ComposeOptions): AsyncGenerator<Buffer> {
   const ids = new Ids(options?.seed);
   const { root, top } = buildTree(options, ids);
   yield headerBlock(top);
-  yield* serialize(root);
+  yield* serialize(root, true);
 }
 
 /** Compose a message into one Buffer (CRLF line endings). */

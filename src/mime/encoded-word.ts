@@ -72,18 +72,24 @@ export function decodeEncodedWords(input: string, onWarning?: (w: string) => voi
         b64Pending = '';
         bytes.push(decodeQ(w.text));
       } else {
-        // QUIRK: some encoders split base64 mid-quantum across words; join those before decoding
-        b64Pending += w.text.replace(/=+$/, '');
-        if (b64Pending.length % 4 === 0) {
+        // QUIRK: some encoders split base64 mid-quantum across words (no padding, length not a multiple of 4);
+        // join those before decoding. Padded or whole words decode on their own.
+        b64Pending += w.text;
+        if (b64Pending.length % 4 === 0 || b64Pending.endsWith('=')) {
           bytes.push(decodeBase64(Buffer.from(b64Pending, 'latin1')));
           b64Pending = '';
         }
       }
     }
     if (b64Pending) bytes.push(decodeBase64(Buffer.from(b64Pending, 'latin1')));
-    const decoded = decodeCharset(Buffer.concat(bytes), s.charset);
-    if (decoded.warning && onWarning) onWarning(decoded.warning);
-    out += decoded.text;
+    // stateful encodings return to ASCII at the end of each word (RFC 2047 section 5); decoding them joined would
+    // put two escape sequences back to back, which WHATWG decoders reject
+    const stateful = /^(iso-2022|utf-7|csiso2022)/.test(s.charset);
+    for (const piece of stateful ? bytes : [Buffer.concat(bytes)]) {
+      const decoded = decodeCharset(piece, s.charset);
+      if (decoded.warning && onWarning) onWarning(decoded.warning);
+      out += decoded.text;
+    }
   }
   return out;
 }

@@ -42,13 +42,21 @@ function splitParams(input: string): string[] {
   return parts;
 }
 
+/** Value of a parameter: a quoted string (anything after its closing quote, e.g. a comment, is dropped) or a token. */
 function unquote(v: string): string {
-  const t = v.trim();
+  // RFC 822 comments before the value: boundary=(comment)"hal-9000"
+  const t = v.trim().replace(/^(?:\([^()]*\)\s*)+/, '');
   if (t.startsWith('"')) {
-    const body = t.endsWith('"') && t.length > 1 ? t.slice(1, -1) : t.slice(1);
-    return body.replace(/\\(.)/g, '$1');
+    let out = '';
+    for (let i = 1; i < t.length; i++) {
+      const c = t[i];
+      if (c === '\\' && i + 1 < t.length) out += t[++i];
+      else if (c === '"') break;
+      else out += c;
+    }
+    return out;
   }
-  return t;
+  return t.replace(/\s*\([^()]*\)$/, '');
 }
 
 function percentDecode(s: string): Buffer {
@@ -73,7 +81,7 @@ interface Section {
 /** Parse `type/subtype; name=value; ...`. Always returns something usable. */
 export function parseParamValue(input: string, warn?: (w: string) => void): ParamValue {
   const pieces = splitParams(input);
-  const value = (pieces.shift() ?? '').trim().toLowerCase();
+  const value = (pieces.shift() ?? '').replace(/\([^()]*\)/g, '').trim().toLowerCase();
   const params: Record<string, string> = Object.create(null) as Record<string, string>;
   const continued = new Map<string, Section[]>();
   for (const piece of pieces) {

@@ -151,6 +151,7 @@ class Collector implements PartSink {
     const plain: string[] = [];
     const html: string[] = [];
     for (const t of this.texts) {
+      if (t.bytes === 0) continue;
       const d = decodeCharset(t.chunks.length === 1 ? t.chunks[0] : Buffer.concat(t.chunks), t.part.charset);
       if (d.warning) this.warn(d.warning);
       const text = d.text.indexOf('\r') >= 0 ? d.text.replace(/\r\n?/g, '\n') : d.text;

@@ -57,7 +57,7 @@ export class QuotedPrintableDecoder {
         while (j < n && (data[j] === 32 || data[j] === 9)) j++;
         if (j < n && data[j] === 10) i = j + 1;
         else if (j + 1 < n && data[j] === 13 && data[j + 1] === 10) i = j + 2;
-        else if (j >= n && !final) {
+        else if (!final && (j >= n || (j + 1 >= n && data[j] === 13))) {
           this.carry = Buffer.from(data.subarray(eq));
           return out.subarray(0, o);
         } else {
