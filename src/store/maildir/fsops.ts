@@ -2,7 +2,7 @@
  * The file system operations the Maildir store uses, in one place, so tests can inject faults (a full disk, an I/O
  * error, a pause) before any of them, and so errors map to StoreError the same way everywhere.
  */
-import { promises as fsp, constants as fsc } from 'node:fs';
+import { promises as fsp, constants as fsc, open as openCb, read as readCb, close as closeCb } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { StoreError } from '../types.js';
 
@@ -124,6 +124,40 @@ export class FsOps {
   async readFile(path: string): Promise<Buffer> {
     await this.before('read', path);
     return fsp.readFile(path);
+  }
+
+  /**
+   * Read a whole (small) file whose size is probably `expected`, with one open, as few reads as possible and one
+   * close. The callback API is used because it costs about half as much per call as fs/promises for small files.
+   */
+  async readWhole(path: string, expected: number): Promise<Buffer> {
+    await this.before('read', path);
+    return new Promise<Buffer>((resolve, reject) => {
+      openCb(path, 'r', (err, fd) => {
+        if (err) return reject(err);
+        let buf = Buffer.allocUnsafe(expected + 1);
+        let filled = 0;
+        const finish = (failure: Error | null) =>
+          closeCb(fd, (closeErr) => {
+            if (failure || closeErr) reject(failure ?? closeErr);
+            else resolve(buf.subarray(0, filled));
+          });
+        const step = () => {
+          if (filled === buf.length) {
+            const bigger = Buffer.allocUnsafe(buf.length * 2);
+            buf.copy(bigger);
+            buf = bigger;
+          }
+          readCb(fd, buf, filled, buf.length - filled, filled, (readErr, n) => {
+            if (readErr) return finish(readErr);
+            if (n === 0) return finish(null);
+            filled += n;
+            step();
+          });
+        };
+        step();
+      });
+    });
   }
 
   async openRead(path: string): Promise<FileHandle> {

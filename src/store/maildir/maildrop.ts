@@ -8,12 +8,15 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { StoreError, type Maildrop, type MaildropEntry, type MailboxName } from '../types.js';
 import { CrlfConverter, topLines } from './crlf.js';
+import { topOfMessage } from '../top.js';
 import { errnoCode, toStoreError } from './fsops.js';
 import type { StoreInternals } from './internals.js';
 import type { LockFile } from './lock.js';
 import { locate, mapLimit, type ScannedMessage, type Sub } from './scan.js';
 
 const READ_CHUNK = 64 * 1024;
+/** Messages up to this size are read with one call (read() and readBuffer()); larger ones are streamed. */
+const WHOLE_READ_MAX = 256 * 1024;
 
 async function* readChunks(fh: FileHandle): AsyncGenerator<Buffer> {
   while (true) {
@@ -66,7 +69,19 @@ export class MaildirMaildrop implements Maildrop {
   }
 
   read(uid: string, options?: { bodyLines?: number }): Readable {
-    return Readable.from(this.content(this.find(uid), options?.bodyLines), { objectMode: false });
+    const m = this.find(uid);
+    const bodyLines = options?.bodyLines;
+    if (m.size > WHOLE_READ_MAX) return Readable.from(this.content(m, bodyLines), { objectMode: false });
+    // Small: one read, no generator machinery.
+    const stream = new Readable({ read() {} });
+    this.readBuffer(uid).then(
+      (data) => {
+        stream.push(bodyLines === undefined ? data : topOfMessage(data, bodyLines));
+        stream.push(null);
+      },
+      (err: unknown) => stream.destroy(err instanceof Error ? err : new Error(String(err))),
+    );
+    return stream;
   }
 
   private async *content(m: ScannedMessage, bodyLines: number | undefined): AsyncGenerator<Buffer> {
@@ -91,7 +106,7 @@ export class MaildirMaildrop implements Maildrop {
   async readBuffer(uid: string): Promise<Buffer> {
     const m = this.find(uid);
     try {
-      const data = await this.atPath(m, (p) => this.store.fs.readFile(p));
+      const data = await this.atPath(m, (p) => this.store.fs.readWhole(p, m.size));
       return m.vsize !== m.size ? new CrlfConverter().convert(data) : data;
     } catch (err) {
       throw toStoreError(err, `reading message ${uid}`);

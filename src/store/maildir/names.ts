@@ -67,28 +67,40 @@ export interface ParsedName {
   usecs: number;
 }
 
-const SIZE_FIELD = /,([SW])=(\d+)/g;
+const DIGITS = /^\d+$/;
+
+function leadingNumber(s: string, from: number): [number, number] {
+  let i = from;
+  while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+  return [i === from ? NaN : Number(s.slice(from, i)), i];
+}
 
 export function parseMessageName(name: string): ParsedName {
   const colon = name.indexOf(':');
   const base = colon < 0 ? name : name.slice(0, colon);
   let size: number | undefined;
   let vsize: number | undefined;
-  for (const m of base.matchAll(SIZE_FIELD)) {
-    if (m[1] === 'S') size = Number(m[2]);
-    else vsize = Number(m[2]);
+  let uid = base;
+  const comma = base.indexOf(',');
+  if (comma >= 0) {
+    // Extra fields after the unique part: keep all but S= and W= in the UID.
+    const fields = base.slice(comma + 1).split(',');
+    uid = base.slice(0, comma);
+    for (const f of fields) {
+      const v = f.slice(2);
+      if (f.startsWith('S=') && DIGITS.test(v)) size = Number(v);
+      else if (f.startsWith('W=') && DIGITS.test(v)) vsize = Number(v);
+      else uid += ',' + f;
+    }
   }
-  let uid = base.replace(SIZE_FIELD, '');
   if (!UID_RE.test(uid)) uid = 'h' + createHash('sha256').update(uid).digest('base64url').slice(0, 40);
-  const t = /^(\d+)(?:\.M(\d+))?/.exec(base);
-  return {
-    name,
-    uid,
-    size,
-    vsize,
-    secs: t ? Number(t[1]) : Infinity,
-    usecs: t && t[2] !== undefined ? Number(t[2]) : 0,
-  };
+  const [secs, end] = leadingNumber(base, 0);
+  let usecs = 0;
+  if (!Number.isNaN(secs) && base.startsWith('.M', end)) {
+    const [u] = leadingNumber(base, end + 2);
+    if (!Number.isNaN(u)) usecs = u;
+  }
+  return { name, uid, size, vsize, secs: Number.isNaN(secs) ? Infinity : secs, usecs };
 }
 
 /** Oldest first: by timestamp, then by name. */
@@ -101,8 +113,10 @@ export function compareNames(a: ParsedName, b: ParsedName): number {
 /** The name of a file with its sizes added (for foreign files that lacked them). Keeps any ":2,flags" part. */
 export function withSizes(name: string, size: number, vsize: number): string {
   const colon = name.indexOf(':');
-  const base = (colon < 0 ? name : name.slice(0, colon)).replace(SIZE_FIELD, '');
-  return `${base},S=${size},W=${vsize}${colon < 0 ? '' : name.slice(colon)}`;
+  const base = colon < 0 ? name : name.slice(0, colon);
+  const [unique, ...fields] = base.split(',');
+  const kept = fields.filter((f) => !((f.startsWith('S=') || f.startsWith('W=')) && DIGITS.test(f.slice(2))));
+  return [unique, ...kept, `S=${size}`, `W=${vsize}`].join(',') + (colon < 0 ? '' : name.slice(colon));
 }
 
 /** Makes unique, never reused, time-ordered message names for this process. */
@@ -124,8 +138,21 @@ export class NameMaker {
     this.lastMicros = micros;
     const secs = Math.floor(micros / 1e6);
     const usecs = String(micros % 1e6).padStart(6, '0');
-    const prefix = `${secs}.M${usecs}P${process.pid}Q${(++this.seq).toString(36)}R${randomBytes(4).toString('hex')}`;
+    const prefix = `${secs}.M${usecs}P${process.pid}Q${(++this.seq).toString(36)}R${this.random()}`;
     return `${prefix}.${this.host.slice(0, Math.max(1, 69 - prefix.length))}`;
+  }
+
+  private pool = Buffer.alloc(0);
+  private poolAt = 0;
+
+  /** 8 random hex digits, from a pool refilled 4 KiB at a time (one randomBytes() call per name costs more). */
+  private random(): string {
+    if (this.poolAt + 4 > this.pool.length) {
+      this.pool = randomBytes(4096);
+      this.poolAt = 0;
+    }
+    this.poolAt += 4;
+    return this.pool.toString('hex', this.poolAt - 4, this.poolAt);
   }
 
   fileName(base: string, size: number, vsize: number): string {
