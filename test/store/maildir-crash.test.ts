@@ -158,6 +158,17 @@ describe('maildrop lock across processes', () => {
     await assert.rejects(store.openMaildrop('alice@example.com'), isLocked);
   });
 
+  it('takes over a lock from another host once it has not been refreshed for foreignLockSeconds', async () => {
+    await store.ensureMailbox('alice@example.com');
+    const lock = join(root, 'example.com', 'alice', 'posthorn.lock');
+    writeFileSync(lock, `1 old-container-name - 0123456789abcdef\n`);
+    await assert.rejects(store.openMaildrop('alice@example.com'), isLocked);
+    const old = new Date(Date.now() - 2 * 3600 * 1000);
+    utimesSync(lock, old, old);
+    const md = await store.openMaildrop('alice@example.com');
+    await md.release();
+  });
+
   it('takes over a lock whose pid now belongs to a process started at another time', async (t) => {
     await store.ensureMailbox('alice@example.com');
     const lock = join(root, 'example.com', 'alice', 'posthorn.lock');

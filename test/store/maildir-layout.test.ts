@@ -43,6 +43,15 @@ describe('Maildir layout', () => {
     assert.deepEqual(await store.list('alice@example.com'), [{ uid: s.uid, size: data.length }], 'domain case does not matter');
   });
 
+  it('makes valid UIDs (at most 70 printable characters) from any host name', async () => {
+    const odd = maildirStore(root, { hostname: `mail/with:odd,chars and ünïcode.${'x'.repeat(100)}.example` });
+    const [s] = await deliverBuffer(odd, ['alice@example.com'], Buffer.from('A: b\r\n\r\n'));
+    assert.match(s.uid, /^[\x21-\x7e]{1,70}$/);
+    assert.ok(s.uid.includes('mail\\057with\\072odd\\054chars_and_'), s.uid);
+    assert.deepEqual((await odd.list('alice@example.com')).map((e) => e.uid), [s.uid]);
+    await odd.close();
+  });
+
   it('keeps every address inside the root, and distinct addresses apart', async () => {
     const evil = ['../../etc/passwd@example.com', 'a/b@c', '..@..', '.@.', '@', '', 'x@../../..', 'nul\0l@x', 'ü@bücher.de', '%41@x', 'A@x', `${'l'.repeat(300)}@x`];
     const dirs = new Set<string>();

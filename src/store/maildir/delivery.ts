@@ -87,7 +87,8 @@ export class MaildirDelivery implements DeliveryTransaction {
       const fh = this.fh as FileHandle;
       await this.store.fs.datasync(fh, this.tmpPath);
       this.fh = null;
-      await fh.close();
+      // The data is durable; closing can overlap with publishing.
+      const closed = fh.close().catch(() => undefined);
       const size = this.written;
       const vsize = size + this.lf.count;
       const dirs = await Promise.all(mailboxes.map((m) => this.store.mailboxReady(m)));
@@ -105,6 +106,7 @@ export class MaildirDelivery implements DeliveryTransaction {
       published.push(fileOf(last));
       this.created = false;
       await Promise.all([...new Set(dirs)].map((d) => this.store.dirSync.sync(join(d, 'new'))));
+      await closed;
       this.state = 'done';
       this.store.deliveryFinished(this.tmpPath);
       return mailboxes.map((mailbox, i) => ({ mailbox, uid: names[i], size: vsize }));

@@ -10,6 +10,7 @@ export interface ResolvedOptions {
   hostname: string;
   bufferBytes: number;
   staleTmpSeconds: number;
+  foreignLockSeconds: number;
 }
 
 export interface StoreInternals {

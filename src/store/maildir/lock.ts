@@ -5,7 +5,9 @@
  * its content (written to a private file, then hard-linked to the lock name, which fails if it exists). A lock is stale,
  * and is taken over, when it was made on this host by a process that is gone: the pid does not exist, or it exists but
  * started at another time (pid reuse, seen through /proc on Linux), or it is this very process but not a lock this
- * process holds (a previous run in a container that reuses pids).
+ * process holds (a previous run in a container that reuses pids). A lock made on another host (a container restarted
+ * with a new host name, or a shared volume) is stale once it has not been refreshed for `foreignStaleSeconds`: a holder
+ * touches its lock file every quarter of that time.
  */
 import { readFileSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
@@ -44,8 +46,15 @@ function parseLock(text: string): LockInfo | null {
   return { pid: Number(pid), host, start, token };
 }
 
-function isStale(info: LockInfo): boolean {
-  if (info.host !== hostname()) return false;
+async function isStale(info: LockInfo, path: string, foreignStaleSeconds: number): Promise<boolean> {
+  if (info.host !== hostname()) {
+    try {
+      const st = await fsp.stat(path);
+      return Date.now() - st.mtimeMs > foreignStaleSeconds * 1000;
+    } catch {
+      return false;
+    }
+  }
   if (info.pid === process.pid) return !heldTokens.has(info.token);
   try {
     process.kill(info.pid, 0);
@@ -58,14 +67,23 @@ function isStale(info: LockInfo): boolean {
 }
 
 export class LockFile {
+  private readonly refresher: NodeJS.Timeout;
+
   private constructor(
     readonly path: string,
     private readonly token: string,
     private readonly fs: FsOps,
-  ) {}
+    refreshSeconds: number,
+  ) {
+    this.refresher = setInterval(() => {
+      const now = new Date();
+      fsp.utimes(this.path, now, now).catch(() => undefined);
+    }, refreshSeconds * 1000);
+    this.refresher.unref();
+  }
 
   /** Take the lock of a mailbox directory or throw StoreError('locked'). */
-  static async acquire(fs: FsOps, dir: string, mailbox: string): Promise<LockFile> {
+  static async acquire(fs: FsOps, dir: string, mailbox: string, foreignStaleSeconds: number): Promise<LockFile> {
     selfStart ??= processStart('self');
     const path = join(dir, LOCK_FILE);
     const token = randomBytes(8).toString('hex');
@@ -77,11 +95,11 @@ export class LockFile {
         try {
           await fs.link(mine, path);
           heldTokens.add(token);
-          return new LockFile(path, token, fs);
+          return new LockFile(path, token, fs, foreignStaleSeconds / 4);
         } catch (err) {
           if (errnoCode(err) !== 'EEXIST') throw err;
         }
-        if (!(await breakIfStale(fs, path, token))) break;
+        if (!(await breakIfStale(fs, path, token, foreignStaleSeconds))) break;
       }
       throw new StoreError('locked', `maildrop ${mailbox} is in use`);
     } finally {
@@ -90,6 +108,7 @@ export class LockFile {
   }
 
   async release(): Promise<void> {
+    clearInterval(this.refresher);
     heldTokens.delete(this.token);
     try {
       const info = parseLock(await fsp.readFile(this.path, 'latin1'));
@@ -101,7 +120,7 @@ export class LockFile {
 }
 
 /** Move a stale lock out of the way. Answers true when the caller should try again. */
-async function breakIfStale(fs: FsOps, path: string, token: string): Promise<boolean> {
+async function breakIfStale(fs: FsOps, path: string, token: string, foreignStaleSeconds: number): Promise<boolean> {
   let text: string;
   try {
     text = await fsp.readFile(path, 'latin1');
@@ -110,7 +129,7 @@ async function breakIfStale(fs: FsOps, path: string, token: string): Promise<boo
   }
   const info = parseLock(text);
   // A lock file being written cannot be seen (it appears whole), so an unreadable one is foreign: leave it.
-  if (!info || !isStale(info)) return false;
+  if (!info || !(await isStale(info, path, foreignStaleSeconds))) return false;
   const aside = `${path}.stale.${token}`;
   try {
     await fs.rename(path, aside);

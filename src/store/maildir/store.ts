@@ -30,6 +30,11 @@ export interface MaildirStoreOptions {
   bufferBytes?: number;
   /** recover() removes files older than this from mailboxes' tmp/ directories (other agents' leftovers). Default 36 h. */
   staleTmpSeconds?: number;
+  /**
+   * A maildrop lock written on another host (for example by this server before its container was recreated with a new
+   * host name) is taken over when it has not been refreshed for this long; holders refresh every quarter. Default 1 h.
+   */
+  foreignLockSeconds?: number;
   /** Fault injection for tests: called before each file system operation; may throw or delay. */
   faultHook?: FaultHook;
 }
@@ -56,6 +61,7 @@ export class MaildirStore implements MailStore, StoreInternals {
       hostname: options.hostname ?? osHostname(),
       bufferBytes: options.bufferBytes ?? 64 * 1024,
       staleTmpSeconds: options.staleTmpSeconds ?? 36 * 3600,
+      foreignLockSeconds: options.foreignLockSeconds ?? 3600,
     };
     this.fs = new FsOps(options.faultHook);
     this.names = new NameMaker(this.options.hostname);
@@ -131,7 +137,7 @@ export class MaildirStore implements MailStore, StoreInternals {
     this.maildrops.set(dir, 'opening');
     let lock: LockFile | null = null;
     try {
-      lock = await LockFile.acquire(this.fs, dir, mailbox);
+      lock = await LockFile.acquire(this.fs, dir, mailbox, this.options.foreignLockSeconds);
       const messages = await scanMaildir(this.fs, dir, true);
       const maildrop = new MaildirMaildrop(this, mailbox, dir, lock, messages);
       this.maildrops.set(dir, maildrop);
