@@ -8,3 +8,5 @@ export { MemoryDirectory } from './directory/memory.js';
 export { createLogger, type Logger } from './observability/log.js';
 export { MaildirStore, createMaildirStore, type MaildirStoreOptions } from './store/maildir/index.js';
 export { deliverBuffer, deliverStream } from './store/deliver.js';
+export { parseMail, parseMailStream, composeMail, composeMailStream, envelopeFromOptions, parseAddressList, MimeError } from './mime/index.js';
+export type { ParsedMail, ParseOptions, ComposeOptions, Mailbox, Attachment, MimePart } from './mime/index.js';

@@ -7,6 +7,7 @@ import { registerConfigCommands } from './commands/config.js';
 import { registerDirectoryCommands } from './commands/directory.js';
 import { registerQueueCommands } from './commands/queue.js';
 import { registerDkimCommands } from './commands/dkim.js';
+import { registerParseCommand } from './commands/parse.js';
 
 const program = new Command();
 program.name('posthorn').description('Posthorn: SMTP and POP3 server, outbound queue, MIME and mail client').version(packageVersion());
@@ -17,5 +18,6 @@ registerConfigCommands(program);
 registerDirectoryCommands(program);
 registerQueueCommands(program);
 registerDkimCommands(program);
+registerParseCommand(program);
 
 await program.parseAsync(process.argv);
