@@ -225,6 +225,15 @@ export class SmtpConnection {
     }
   }
 
+  /** Let the process exit while this connection sits idle (pools do this), or hold it open again. */
+  unref(): void {
+    this.channel.socket.unref();
+  }
+
+  ref(): void {
+    this.channel.socket.ref();
+  }
+
   /** Drop the connection at once. */
   close(): void {
     this.channel.close();
