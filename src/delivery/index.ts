@@ -41,6 +41,8 @@ export interface DeliveryOptions {
   resolver?: MxResolver;
   clock?: Clock;
   random?: () => number;
+  /** Extra trusted CA certificates (PEM) for verified TLS (a private smarthost's CA; tests). */
+  tlsCa?: string | Buffer | Array<string | Buffer>;
   /** Port of MX hosts (default 25). */
   mxPort?: number;
   /** Jitter fraction of retry delays (default 0.2). */
@@ -94,7 +96,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   };
   const resolver = options.resolver ?? createResolver(cfg.dns ? { server: cfg.dns } : {});
   const store = new QueueStore(options.dataDir);
-  const transport = options.transport ?? createSmtpTransport({ logger });
+  const transport = options.transport ?? createSmtpTransport({ logger, ...(options.tlsCa ? { ca: options.tlsCa } : {}) });
   const pool = new ConnectionPool(transport, options.hostname, {
     idleTimeoutMs: options.connectionIdleMs ?? 5000,
     maxTransactionsPerConnection: options.maxTransactionsPerConnection ?? 100,

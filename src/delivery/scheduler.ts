@@ -271,10 +271,12 @@ export class Scheduler {
         try {
           session = await this.o.pool.acquire(target);
         } catch (err) {
-          fallback = errorReply(err, '4.4.1', 'connection failed');
+          // A refusal before any transaction (5xx greeting, failed AUTH, TLS policy) is never final: like Postfix's
+          // soft bounce for these, it is retried (next host first) until give_up_after.
+          const r = errorReply(err, '4.4.1', 'connection failed');
+          fallback = r.code >= 500 ? { code: 451, enhanced: '4.4.1', text: `connection setup refused: ${r.code} ${r.enhanced ?? ''} ${r.text}`.replace(/\s+/g, ' ') } : r;
           fallbackMta = mta;
           log.info('delivery.connect_failed', { target: mta, reply: fallback });
-          if (err instanceof SmtpError && err.permanent) break;
           continue;
         }
         try {
@@ -391,7 +393,7 @@ export class Scheduler {
 }
 
 function errorReply(err: unknown, enhanced: string, what: string): ReplyInfo {
-  if (err instanceof SmtpError) return { code: err.code, enhanced: err.enhancedCode, text: err.message };
+  if (err instanceof SmtpError && err.code >= 200) return { code: err.code, enhanced: err.enhancedCode, text: err.message };
   const e = err as NodeJS.ErrnoException;
   return { code: 451, enhanced, text: `${what}: ${e.code ? e.code + ' ' : ''}${e.message ?? String(err)}` };
 }

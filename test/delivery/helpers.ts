@@ -62,6 +62,8 @@ export class FakeTransport implements RemoteTransport {
   private gate: Promise<void> | null = null;
   private openGate: (() => void) | null = null;
   connectError: ((target: DeliveryTarget) => Error | null) | null = null;
+  /** Thrown by send() instead of running the script (a refused MAIL FROM, say). */
+  sendError: ((target: DeliveryTarget) => Error | null) | null = null;
   dsn = false;
   constructor(
     public script: Script = () => OK,
@@ -91,6 +93,8 @@ export class FakeTransport implements RemoteTransport {
         self.maxActive = Math.max(self.maxActive, self.active);
         try {
           if (self.gate) await self.gate;
+          const sendErr = self.sendError?.(target);
+          if (sendErr) throw sendErr;
           const n = self.attempts.filter((a) => a.target.host === target.host).length;
           self.attempts.push({ target, message, at: self.clock?.now() ?? Date.now() });
           const replies = message.recipients.map((r) => self.script(r.address, target, n));

@@ -187,7 +187,7 @@ describe('queue scheduler with a fake transport', () => {
 
   it('a refused MAIL FROM (5xx) fails every recipient of the transaction', async () => {
     const d = await start({ routes: { 'remote.test': '127.0.0.1:1', 'example.org': '127.0.0.3:1' } });
-    transport.connectError = (t) => (t.address === '127.0.0.1' ? mailFromError(550) : null);
+    transport.sendError = (t) => (t.address === '127.0.0.1' ? mailFromError(550) : null);
     const id = await d.queue.enqueue(env(['a@remote.test', 'b@remote.test'], { dsnRet: 'HDRS' }), message());
     await d.idle();
     assert.equal(d.show(id), undefined);
