@@ -84,6 +84,31 @@ describe('Maildir faults', () => {
     assert.deepEqual(readdirSync(join(root, '.tmp')), []);
   });
 
+  it('abort while a write is still creating the file leaves nothing behind', async () => {
+    let opening!: () => void;
+    const openStarted = new Promise<void>((r) => (opening = r));
+    let letOpen!: () => void;
+    const openMayGo = new Promise<void>((r) => (letOpen = r));
+    const slow = maildirStore(root, {
+      bufferBytes: 1024,
+      faultHook: async (op) => {
+        if (op === 'open') {
+          opening();
+          await openMayGo;
+        }
+      },
+    });
+    const tx = await slow.beginDelivery();
+    const pending = tx.write(Buffer.alloc(5000, 'x'));
+    await openStarted;
+    const aborted = tx.abort();
+    letOpen();
+    await aborted;
+    await pending.catch(() => undefined);
+    assert.deepEqual(readdirSync(join(root, '.tmp')), []);
+    await slow.close();
+  });
+
   it('a mailbox that cannot be created fails the commit for all', async () => {
     faults.arm('mkdir', 'ENOSPC', /carol/);
     await assert.rejects(deliverBuffer(store, ['alice@example.com', 'carol@example.com'], MSG), (e: unknown) => e instanceof StoreError && e.kind === 'full');

@@ -134,6 +134,7 @@ export class MaildirDelivery implements DeliveryTransaction {
   async abort(): Promise<void> {
     if (this.state === 'done' || this.state === 'committing') return;
     this.state = 'done';
+    await this.busy; // a write in flight may be creating the file
     this.chunks = [];
     this.buffered = 0;
     const fh = this.fh;
