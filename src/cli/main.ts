@@ -8,6 +8,8 @@ import { registerDirectoryCommands } from './commands/directory.js';
 import { registerQueueCommands } from './commands/queue.js';
 import { registerDkimCommands } from './commands/dkim.js';
 import { registerParseCommand } from './commands/parse.js';
+import { registerSendCommand } from './commands/send.js';
+import { registerSendmailCommand } from './commands/sendmail.js';
 
 const program = new Command();
 program.name('posthorn').description('Posthorn: SMTP and POP3 server, outbound queue, MIME and mail client').version(packageVersion());
@@ -19,5 +21,7 @@ registerDirectoryCommands(program);
 registerQueueCommands(program);
 registerDkimCommands(program);
 registerParseCommand(program);
+registerSendCommand(program);
+registerSendmailCommand(program);
 
 await program.parseAsync(process.argv);
