@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { decodeCharset } from './charset.js';
 import { MimeError } from './errors.js';
 import { getHeader, getHeaders, structuredText, type HeaderField } from './header.js';
-import { parseAddressList, type Mailbox } from './address.js';
+import { flattenAddresses, parseAddressListWithGroups, type Mailbox } from './address.js';
 import { parseMailDate } from './date.js';
 import { MimeStreamParser, resolveParseOptions, type PartSink } from './stream-parser.js';
 import type { Attachment, MimePart, ParsedMail, ParseOptions, ResolvedParseOptions } from './types.js';
@@ -20,11 +20,9 @@ function summarize(headers: HeaderField[], opts: ResolvedParseOptions, warn: (w:
   const addresses = (name: string): Mailbox[] => {
     const out: Mailbox[] = [];
     for (const h of getHeaders(headers, name)) {
-      const list = parseAddressList(structuredText(h, warn), { maxAddresses: opts.maxAddresses - out.length });
-      if (list.length >= opts.maxAddresses - out.length && structuredText(h).split(',').length > list.length) {
-        truncate(`${name} has more than maxAddresses (${opts.maxAddresses}) addresses; list truncated`);
-      }
-      out.push(...list);
+      const r = parseAddressListWithGroups(structuredText(h, warn), { maxAddresses: opts.maxAddresses - out.length });
+      if (r.truncated) truncate(`${name} has more than maxAddresses (${opts.maxAddresses}) addresses; list truncated`);
+      for (const m of flattenAddresses(r.entries)) out.push(m);
     }
     return out;
   };

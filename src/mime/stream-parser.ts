@@ -52,6 +52,7 @@ const NL_DASH_DASH = Buffer.from('\n--', 'latin1');
 const NO: Match = { kind: 'no' };
 const NEED: Match = { kind: 'need' };
 const MAX_BOUNDARY_PADDING = 200;
+const PARK_LIMIT = 64 * 1024;
 
 export function resolveParseOptions(o: ParseOptions = {}): ResolvedParseOptions {
   const r = { ...DEFAULT_PARSE_OPTIONS };
@@ -81,6 +82,8 @@ export class MimeStreamParser {
   private readonly open: OpenPart[] = [];
   private partCount = 1;
   private ended = false;
+  private parked: Buffer[] = [];
+  private parkedBytes = 0;
   // header block state
   private fieldLines: Buffer[] = [];
   private fields: HeaderField[] = [];
@@ -99,13 +102,31 @@ export class MimeStreamParser {
   write(chunk: Buffer): void {
     if (this.ended) throw new Error('write after end');
     if (chunk.length === 0) return;
-    this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
-    this.pos = 0;
+    // While waiting for the end of a line, small chunks without a line break are parked instead of being joined one
+    // by one (that would cost quadratic time when a hostile peer sends a long line a byte at a time).
+    if (this.pos < this.buf.length && this.parkedBytes + chunk.length < PARK_LIMIT && chunk.indexOf(10) < 0) {
+      this.parked.push(chunk);
+      this.parkedBytes += chunk.length;
+      return;
+    }
+    this.combine(chunk);
     this.run(false);
+  }
+
+  private combine(chunk: Buffer | null): void {
+    const pieces: Buffer[] = [];
+    if (this.pos < this.buf.length) pieces.push(this.buf.subarray(this.pos));
+    if (this.parked.length) pieces.push(...this.parked);
+    if (chunk) pieces.push(chunk);
+    this.buf = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+    this.pos = 0;
+    this.parked = [];
+    this.parkedBytes = 0;
   }
 
   end(): void {
     if (this.ended) return;
+    this.combine(null);
     this.run(true);
     this.ended = true;
     if (this.mode === 'header') this.finishHeaders();
