@@ -21,6 +21,7 @@ import { dispatch } from './commands.js';
 import { authLine } from './verbs/auth.js';
 import { finishData } from './verbs/data.js';
 import { bdatChunk, finishBdat } from './verbs/bdat.js';
+import { collectYoungGeneration, YOUNG_GC_EVERY_BYTES } from './memory.js';
 
 export type InputMode =
   | { kind: 'command' }
@@ -78,6 +79,8 @@ export class SmtpConnection {
   private out = '';
   private reader: LineReader;
   private pausedForOutput = false;
+  /** Message octets received since the last young-generation collection. */
+  private sinceGc = 0;
 
   constructor(
     public socket: Socket,
@@ -180,6 +183,7 @@ export class SmtpConnection {
           const pending = mode.kind === 'auth' ? authLine(this, mode.exchange, line) : this.command(line);
           if (pending) await pending;
         } else if (mode.kind === 'data') {
+          this.countBulk(chunk.length - offset);
           const pieces: Buffer[] = [];
           const used = mode.decoder.feed(offset === 0 ? chunk : chunk.subarray(offset), pieces);
           this.consume(offset + used);
@@ -193,6 +197,7 @@ export class SmtpConnection {
           }
         } else if (mode.kind === 'bdat') {
           const take = Math.min(mode.remaining, chunk.length - offset);
+          this.countBulk(take);
           const piece = chunk.subarray(offset, offset + take);
           this.consume(offset + take);
           mode.remaining -= take;
@@ -218,6 +223,14 @@ export class SmtpConnection {
       this.busy = false;
       this.flush();
       if (this.mode.kind !== 'closed' && !this.pausedForOutput && this.socket.isPaused()) this.socket.resume();
+    }
+  }
+
+  private countBulk(bytes: number): void {
+    this.sinceGc += bytes;
+    if (this.sinceGc >= YOUNG_GC_EVERY_BYTES) {
+      this.sinceGc = 0;
+      collectYoungGeneration();
     }
   }
 
