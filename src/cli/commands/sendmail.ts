@@ -140,7 +140,7 @@ export function parseSendmailArgs(argv: string[]): SendmailArgs {
 }
 
 /** Read standard input up to maxSize bytes; without ignoreDots a line holding only "." ends the message. */
-export async function readMessage(input: AsyncIterable<Buffer | string>, maxSize: number, ignoreDots: boolean): Promise<Buffer> {
+export async function readMessage(input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, maxSize: number, ignoreDots: boolean): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of input) {
@@ -170,7 +170,7 @@ function truncateAtDotLine(raw: Buffer): Buffer {
 }
 
 export interface SendmailIo {
-  stdin: AsyncIterable<Buffer | string>;
+  stdin: AsyncIterable<Buffer | string> | Iterable<Buffer | string>;
   stderr: (text: string) => void;
   env?: NodeJS.ProcessEnv;
 }
