@@ -77,7 +77,8 @@ test(`round trip: ${RUNS} random messages composed and parsed back (seed ${SEED}
     assert.deepEqual(m.from.map((x) => [norm(x.name), x.address]), [[norm(from.name), from.address]], ctx);
     assert.deepEqual(m.to.map((x) => [norm(x.name), x.address]), (o.to as Array<{ name: string; address: string }>).map((x) => [norm(x.name), x.address]), ctx);
     const single = !o.html && !(o.attachments ?? []).length;
-    if (o.text !== undefined) assert.equal(m.text, single && o.text !== '' && !o.text.endsWith('\n') ? o.text + '\n' : o.text || undefined, ctx);
+    const text = o.text as string | undefined;
+    if (text !== undefined) assert.equal(m.text, single && text !== '' && !text.endsWith('\n') ? text + '\n' : text || undefined, ctx);
     if (o.html !== undefined && o.text === undefined && !(o.attachments ?? []).length) assert.equal(m.html, o.html + '\n', ctx);
     else if (o.html !== undefined) assert.equal(m.html, o.html, ctx);
     const want = (o.attachments ?? []).map((a) => [a.filename, (a.content as Buffer).toString('hex')]).sort();
