@@ -240,3 +240,33 @@ test('close(): idle sessions get 421 4.3.2 at once, a message in progress can fi
   assert.equal(c.store.messages('alice@example.com').length, 1);
   await assert.rejects(SmtpTranscript.connect(c.port()));
 });
+
+test('a client that disconnects in the middle of DATA leaves nothing: the store transaction is aborted', async () => {
+  const { MemoryStore } = await import('../../src/store/memory.js');
+  const inner = new MemoryStore();
+  let aborted = 0;
+  let begun = 0;
+  const store = Object.assign(Object.create(inner) as typeof inner, {
+    beginDelivery: async () => {
+      begun++;
+      const tx = await inner.beginDelivery();
+      return { ...tx, get size() { return tx.size; }, write: tx.write, commit: tx.commit, abort: async () => { aborted++; await tx.abort(); } };
+    },
+  });
+  const c = await startSmtp({ store });
+  try {
+    const s = await c.connect();
+    await s.hello();
+    await s.cmd('MAIL FROM:<a@example.org>', 250);
+    await s.cmd('RCPT TO:<alice@example.com>', 250);
+    await s.cmd('DATA', 354);
+    s.send('Subject: cut\r\n\r\npartial');
+    s.end();
+    while (c.server.connectionCount > 0) await new Promise((r) => setImmediate(r));
+    assert.equal(begun, 1);
+    assert.equal(aborted, 1);
+    assert.equal(inner.messages('alice@example.com').length, 0);
+  } finally {
+    await c.close();
+  }
+});

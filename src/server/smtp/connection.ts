@@ -214,7 +214,9 @@ export class SmtpConnection {
         }
       }
     } catch (err) {
-      this.ctx.logger.error('smtp.session_error', { client: this.remoteAddress, error: err });
+      // After the client went away, a store write on the aborted body fails: that is expected, not an error.
+      if (this.mode.kind === 'closed') this.ctx.logger.debug('smtp.session_ended', { client: this.remoteAddress, error: err });
+      else this.ctx.logger.error('smtp.session_error', { client: this.remoteAddress, error: err });
       if (this.mode.kind !== 'closed') {
         this.reply(REPLIES.storeFailed);
         this.close();
@@ -315,14 +317,15 @@ export class SmtpConnection {
 
   /** Flush what is pending and end the connection; input after this is ignored. */
   close(): void {
-    if (this.mode.kind === 'closed') return;
+    const previous = this.mode;
+    if (previous.kind === 'closed') return;
     this.mode = CLOSED;
     this.closedAt = this.ctx.now();
     this.inq = null;
     this.inBytes = 0;
     this.flush();
     this.socket.end();
-    void this.abortTransaction();
+    void this.abortTransaction(previous);
   }
 
   /** Server side shutdown: close now when idle, otherwise when the current transaction ends. */
@@ -347,8 +350,8 @@ export class SmtpConnection {
     this.socket.destroy();
   }
 
-  async abortTransaction(): Promise<void> {
-    const mode = this.mode;
+  /** Throw away the transaction in progress (and the DATA/BDAT body being received in `mode`). */
+  async abortTransaction(mode: InputMode = this.mode): Promise<void> {
     const txn = this.txn;
     this.txn = null;
     await txn?.body?.abort();
@@ -360,10 +363,10 @@ export class SmtpConnection {
   }
 
   closed(): void {
-    const wasOpen = this.mode.kind !== 'closed';
+    const previous = this.mode;
     this.mode = CLOSED;
     this.inq = null;
-    if (wasOpen) void this.abortTransaction();
+    if (previous.kind !== 'closed') void this.abortTransaction(previous);
     this.detach(this.socket);
     this.ctx.connectionClosed(this);
   }

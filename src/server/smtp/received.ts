@@ -41,7 +41,7 @@ export function receivedHeader(info: TraceInfo): string {
   if (info.tls) by += `\r\n\t(using ${info.tls.protocol} with cipher ${info.tls.cipher})`;
   if (info.shownUser) by += `\r\n\t(authenticated as ${info.shownUser.replace(/[()\\\r\n]/g, '?')})`;
   lines.push(by);
-  lines.push(`\t${info.forRecipient ? `for <${info.forRecipient}>` : ''}; ${rfc5322Date(info.date)}`.replace('\t; ', '\t; '));
+  lines.push(`\t${info.forRecipient ? `for <${info.forRecipient}>` : ''}; ${rfc5322Date(info.date)}`);
   return lines.join('\r\n') + '\r\n';
 }
 
