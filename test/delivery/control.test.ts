@@ -36,15 +36,14 @@ describe('queue control: posthorn queue on a running server and offline', () => 
       assert.match(list.stdout, new RegExp(`${id1} .*<alice@example.org>`));
       assert.match(list.stdout, /pending +a@remote\.test +attempts=1 +next in [45]m +451 4\.3\.0 try again later/);
       assert.match(list.stdout, /2 message\(s\)/);
-      const shown = JSON.parse((await posthorn('queue', 'show', id2, '--data', dir)).stdout) as QueueRecord;
+      const shown = (await queueCommand(dir, { cmd: 'show', id: id2 })).result as QueueRecord;
       assert.equal(shown.recipients[0].address, 'b@remote.test');
       const retried = await posthorn('queue', 'retry', id1, '--data', dir);
       assert.match(retried.stdout, /1 recipient\(s\) rescheduled/);
       await d.idle();
       assert.equal(transport.attempts.length, 3);
       assert.deepEqual(transport.attempts[2].message.recipients.map((r) => r.address), ['a@remote.test']);
-      const del = await posthorn('queue', 'delete', id1, '--data', dir);
-      assert.match(del.stdout, new RegExp(`${id1} deleted`));
+      assert.deepEqual((await queueCommand(dir, { cmd: 'delete', id: id1 })).result, { deleted: true });
       const missing = await posthorn('queue', 'show', id1, '--data', dir).catch((e: { code: number; stderr: string }) => e);
       assert.equal((missing as { code: number }).code, 1);
       assert.match((missing as { stderr: string }).stderr, /no message/);

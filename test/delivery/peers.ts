@@ -25,6 +25,8 @@ export interface PeerOptions {
   /** Require AUTH with these mechanisms and credentials. */
   auth?: { methods: string[]; user: string; pass: string };
   dsn?: boolean;
+  /** Wait this long before answering the end of DATA (a slow remote). */
+  dataDelayMs?: number;
 }
 
 export class Peer {
@@ -81,7 +83,8 @@ export class Peer {
             ...(session.user ? { user: session.user } : {}),
             dsn: (session.envelope as unknown as { dsn?: unknown }).dsn,
           });
-          cb(null, 'Message queued');
+          if (o.dataDelayMs) setTimeout(() => cb(null, 'Message queued'), o.dataDelayMs);
+          else cb(null, 'Message queued');
         });
       },
     };
