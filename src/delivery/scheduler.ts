@@ -14,7 +14,7 @@ import type { QueueStore } from './queue-store.js';
 import { domainOf, isComplete, wantsNotice, type QueueRecord, type RecipientRecord, type ReplyInfo } from './record.js';
 import { destinationFor, normalizeDomain, RouteError, type Destination, type RoutingConfig } from './route.js';
 import { resolveTargets } from './targets.js';
-import { describeTarget, type OutgoingMessage } from './transport.js';
+import { describeTarget, isTlsFailure, type OutgoingMessage } from './transport.js';
 
 export type NoticeAction = 'failed' | 'delayed' | 'delivered' | 'relayed' | 'expanded';
 
@@ -269,7 +269,15 @@ export class Scheduler {
         const mta = describeTarget(target);
         let session;
         try {
-          session = await this.o.pool.acquire(target);
+          try {
+            session = await this.o.pool.acquire(target);
+          } catch (err) {
+            // Opportunistic TLS (RFC 3207 section 4 leaves it to the client): a server whose STARTTLS handshake
+            // fails gets the message in plain text rather than not at all, as Postfix does. Never when TLS is required.
+            if (target.tls !== 'opportunistic' || !isTlsFailure(err)) throw err;
+            log.info('delivery.tls_fallback', { target: mta, error: (err as Error).message });
+            session = await this.o.pool.acquire({ ...target, tls: 'none' });
+          }
         } catch (err) {
           // A refusal before any transaction (5xx greeting, failed AUTH, TLS policy) is never final: like Postfix's
           // soft bounce for these, it is retried (next host first) until give_up_after.

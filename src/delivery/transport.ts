@@ -30,6 +30,11 @@ export function targetKey(t: DeliveryTarget): string {
   return `${t.host}|${t.address}|${t.port}|${t.tls}|${t.verifyCertificate ? 1 : 0}|${t.auth?.user ?? ''}`;
 }
 
+/** A failure of the TLS handshake itself (transports set code 'tls'); opportunistic TLS then falls back to plain text. */
+export function isTlsFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'tls';
+}
+
 export function describeTarget(t: DeliveryTarget): string {
   return t.host === t.address ? `${t.host}:${t.port}` : `${t.host} [${t.address}]:${t.port}`;
 }

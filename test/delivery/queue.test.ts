@@ -271,6 +271,20 @@ describe('queue scheduler with a fake transport', () => {
     assert.equal(d.show(id), undefined);
   });
 
+  it('opportunistic TLS falls back to plain text when the handshake fails; required TLS does not', async () => {
+    const tlsBroken = Object.assign(new Error('STARTTLS handshake failed: wrong version number'), { code: 'tls' });
+    transport.connectError = (t) => (t.tls !== 'none' ? tlsBroken : null);
+    const d = await start({ require_tls_domains: ['strict.test'] });
+    const loose = await d.queue.enqueue(env(['a@loose.test']), message());
+    const strict = await d.queue.enqueue(env(['b@strict.test']), message());
+    await d.idle();
+    assert.equal(d.show(loose), undefined);
+    assert.deepEqual(transport.attempts.map((a) => [a.message.recipients[0].address, a.target.tls]), [['a@loose.test', 'none']]);
+    const r = d.show(strict)?.recipients[0];
+    assert.equal(r?.status, 'pending');
+    assert.match(r?.lastReply?.text ?? '', /handshake failed/);
+  });
+
   it('keeps to max_concurrency_per_domain and max_concurrency', async () => {
     transport.hold();
     const d = await start({ max_concurrency: 3, max_concurrency_per_domain: 2, routes: { 'a.test': '10.0.0.1:25', 'b.test': '10.0.0.2:25' } });
