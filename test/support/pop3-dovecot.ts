@@ -4,14 +4,29 @@
  * dovecot-pop3d with apt-get only when it is missing. Returns null with a reason when Dovecot cannot be had.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface DovecotInstance {
   port: number;
   version: string;
+  /** CPU seconds used so far by the master and every process it has reaped (sessions, logins, auth). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
+}
+
+/** utime + stime + cutime + cstime of a process, in seconds (Linux /proc). */
+export function processTreeCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state); utime..cstime are fields 14-17.
+    const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+    return ticks / 100;
+  } catch {
+    return 0;
+  }
 }
 
 function findDovecot(): string | null {
@@ -79,9 +94,20 @@ export async function startDovecot(options: {
   for (const sub of ['run', 'state', 'home']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o755 });
   const port = await freePort();
   const passwd = join(dir, 'passwd');
-  writeFileSync(passwd, options.users.map((u) => `${u.user}:{PLAIN}${u.password}::::::\n`).join(''), { mode: 0o600 });
-  const uid = process.getuid?.() ?? 0;
-  const gid = process.getgid?.() ?? 0;
+  // Dovecot's auth process runs as the unprivileged "dovecot" user: it must be able to reach and read the passwd file
+  // (benchmark-only passwords). Only the work directory and its parent (the benchmark's own) are opened up.
+  chmodSync(dir, 0o755);
+  chmodSync(dirname(dir), 0o755);
+  writeFileSync(passwd, options.users.map((u) => `${u.user}:{PLAIN}${u.password}::::::\n`).join(''), { mode: 0o644 });
+  // Dovecot refuses to access mail as root: when run as root, mail belongs to "nobody" (mailRoot is Dovecot's own tree).
+  let uid = process.getuid?.() ?? 0;
+  let gid = process.getgid?.() ?? 0;
+  if (uid === 0) {
+    uid = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+    gid = Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).trim());
+    execFileSync('chown', ['-R', `${uid}:${gid}`, options.mailRoot, join(dir, 'home')]);
+    chmodSync(dirname(options.mailRoot), 0o755);
+  }
   const conf = join(dir, 'dovecot.conf');
   writeFileSync(
     conf,
@@ -94,8 +120,8 @@ log_path = ${dir}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain
-first_valid_uid = ${Math.min(uid, 500)}
-first_valid_gid = ${Math.min(gid, 500)}
+first_valid_uid = ${Math.max(1, Math.min(uid, 500))}
+first_valid_gid = ${Math.max(1, Math.min(gid, 500))}
 mail_location = maildir:${options.mailRoot}/%d/%n
 pop3_no_flag_updates = yes
 passdb {
@@ -136,5 +162,5 @@ service anvil {
     const logText = existsSync(join(dir, 'dovecot.log')) ? readFileSync(join(dir, 'dovecot.log'), 'utf8').slice(-800) : '';
     return { skipped: `dovecot did not start: ${(stderr + logText).trim().slice(-800)}` };
   }
-  return { port, version, stop };
+  return { port, version, stop, cpuSeconds: () => (child.pid ? processTreeCpuSeconds(child.pid) : 0) };
 }

@@ -23,11 +23,8 @@ class Reader {
 
   constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => {
-      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-      if (this.onData) {
-        const used = this.onData(this.buffer);
-        this.buffer = used >= this.buffer.length ? Buffer.alloc(0) : this.buffer.subarray(used);
-      }
+      if (this.onData) this.onData(chunk);
+      else this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
       this.wake?.();
     });
     const fail = (error: Error) => {
@@ -99,32 +96,47 @@ export async function loadSession(port: number, user: string, password: string, 
   if (count > 0) {
     await new Promise<void>((resolve, reject) => {
       let sent = 0;
-      let scanFrom = 0;
+      /** The last (up to 4) octets of the previous chunk, for a terminator split across chunks. */
+      let tail: Buffer = Buffer.alloc(0);
+      /** The first octet of the next chunk starts a response (status check pending). */
+      let checkNext = true;
       const next = (): string => `RETR ${++sent}\r\n`;
-      reader.onData = (buffer) => {
-        let start = 0;
+      // Streaming scan: nothing is accumulated, so a 100 MB message costs no more memory than a 10 KB one.
+      reader.onData = (chunk) => {
+        result.bytes += chunk.length;
         let out = '';
-        for (;;) {
-          const at = buffer.indexOf(TERMINATOR, Math.max(start, scanFrom));
-          if (at < 0) {
-            scanFrom = Math.max(start, buffer.length - 4) - start;
-            break;
-          }
-          if (buffer[start] !== 0x2b) result.errors++;
-          const end = at + TERMINATOR.length;
-          result.bytes += end - start;
+        let pos = 0;
+        const found = (end: number): boolean => {
           result.messages++;
-          start = end;
-          scanFrom = 0;
+          pos = end;
+          if (pos < chunk.length) {
+            if (chunk[pos] !== 0x2b) result.errors++;
+          } else checkNext = true;
           if (sent < count) out += next();
-          if (result.messages === count) {
-            reader.onData = null;
-            resolve();
-            break;
-          }
+          return result.messages === count;
+        };
+        if (checkNext && chunk.length > 0) {
+          if (chunk[0] !== 0x2b) result.errors++;
+          checkNext = false;
         }
+        let done = false;
+        if (tail.length) {
+          const joint = Buffer.concat([tail, chunk.subarray(0, 4)]);
+          const at = joint.indexOf(TERMINATOR);
+          if (at >= 0) done = found(at + TERMINATOR.length - tail.length);
+        }
+        while (!done) {
+          const at = chunk.indexOf(TERMINATOR, pos);
+          if (at < 0) break;
+          done = found(at + TERMINATOR.length);
+        }
+        tail = Buffer.from(chunk.subarray(Math.max(pos, chunk.length - 4)));
         if (out) socket.write(out);
-        return start;
+        if (done) {
+          reader.onData = null;
+          resolve();
+        }
+        return chunk.length;
       };
       socket.once('close', () => reject(new Error('closed during RETR')));
       let first = '';

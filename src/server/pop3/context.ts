@@ -32,6 +32,9 @@ export interface ListenerInfo {
 
 /** Messages up to this size are read whole and sent in one write; larger ones are streamed with backpressure. */
 export const SMALL_MESSAGE_SIZE = 256 * 1024;
+/** Read-ahead window for sequential RETR: at most this many messages and octets beyond the one asked for. */
+export const READ_AHEAD_MESSAGES = 16;
+export const READ_AHEAD_BYTES = 512 * 1024;
 /** Output queued beyond this many octets makes a session wait for the socket to drain before the next command. */
 export const OUTPUT_HIGH_WATER = 1024 * 1024;
 /** Unprocessed pipelined input beyond this many octets pauses reading from the socket. */

@@ -283,7 +283,7 @@ export class Pop3Session {
     if (state.kind === 'transaction') {
       // Dropped, timed out or shut down: RFC 1939 section 6, no UPDATE, nothing deleted.
       this.log.info('pop3.closed_without_update', { user: state.user, reason: this.endReason || 'closed', marked: state.deleted.size });
-      state.prefetch = null;
+      state.readAhead.clear();
       await state.maildrop.release().catch((error: unknown) => this.log.error('pop3.release_failed', { error }));
     }
     if (!this.socket.destroyed) {

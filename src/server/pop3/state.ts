@@ -22,8 +22,11 @@ export interface TransactionState {
   /** Messages and octets not marked deleted (STAT), kept current by DELE and RSET. */
   liveCount: number;
   liveSize: number;
-  /** The next message, read ahead while the client is still asking for it (sequential RETR). */
-  prefetch: { index: number; data: Promise<Buffer> } | null;
+  /**
+   * Small messages after the last one retrieved, read ahead (in parallel) while the client is still asking for them:
+   * sequential RETR is the common pattern. Bounded by READ_AHEAD_MESSAGES and READ_AHEAD_BYTES.
+   */
+  readAhead: Map<number, Promise<Buffer>>;
 }
 
 export interface UpdateState {
@@ -40,5 +43,5 @@ export type SessionState = AuthorizationState | TransactionState | UpdateState |
 export function transactionState(user: string, maildrop: Maildrop): TransactionState {
   let liveSize = 0;
   for (const e of maildrop.entries) liveSize += e.size;
-  return { kind: 'transaction', user, maildrop, deleted: new Set(), liveCount: maildrop.entries.length, liveSize, prefetch: null };
+  return { kind: 'transaction', user, maildrop, deleted: new Set(), liveCount: maildrop.entries.length, liveSize, readAhead: new Map() };
 }

@@ -9,7 +9,7 @@ import { err, ok } from '../../../protocol/pop3/response.js';
 import { stuffBuffer, terminatorFor } from '../../../protocol/pop3/stuffing.js';
 import { topOfMessage } from '../../../store/top.js';
 import { StoreError } from '../../../store/types.js';
-import { SMALL_MESSAGE_SIZE } from '../context.js';
+import { READ_AHEAD_BYTES, READ_AHEAD_MESSAGES, SMALL_MESSAGE_SIZE } from '../context.js';
 import type { Pop3Session } from '../session.js';
 import type { TransactionState } from '../state.js';
 import { messageIndex } from './transaction.js';
@@ -82,19 +82,30 @@ async function send(session: Pop3Session, state: TransactionState, index: number
 }
 
 function readSmall(state: TransactionState, index: number): Promise<Buffer> {
-  const prefetched = state.prefetch;
-  state.prefetch = null;
-  if (prefetched && prefetched.index === index) return prefetched.data;
+  const ahead = state.readAhead.get(index);
+  if (ahead) {
+    state.readAhead.delete(index);
+    return ahead;
+  }
   return state.maildrop.readBuffer(state.maildrop.entries[index].uid);
 }
 
+/** Keep the read-ahead window filled after message `index`: the next small, undeleted messages, within the bounds. */
 function prefetchAfter(state: TransactionState, index: number): void {
-  const next = index + 1;
+  const { readAhead, deleted } = state;
   const entries = state.maildrop.entries;
-  if (next >= entries.length || state.deleted.has(next) || entries[next].size > SMALL_MESSAGE_SIZE) return;
-  const data = state.maildrop.readBuffer(entries[next].uid);
-  data.catch(() => {}); // a failure is reported if and when that message is asked for
-  state.prefetch = { index: next, data };
+  for (const key of readAhead.keys()) if (key <= index || key > index + READ_AHEAD_MESSAGES) readAhead.delete(key);
+  let bytes = 0;
+  for (let next = index + 1; next <= index + READ_AHEAD_MESSAGES && next < entries.length; next++) {
+    const size = entries[next].size;
+    if (deleted.has(next) || size > SMALL_MESSAGE_SIZE) continue;
+    bytes += size;
+    if (bytes > READ_AHEAD_BYTES) break;
+    if (readAhead.has(next)) continue;
+    const data = state.maildrop.readBuffer(entries[next].uid);
+    data.catch(() => {}); // a failure is reported if and when that message is asked for
+    readAhead.set(next, data);
+  }
 }
 
 function unreadable(session: Pop3Session, uid: string, error: unknown): void {

@@ -94,7 +94,7 @@ export async function quitTransaction(session: Pop3Session): Promise<void> {
   const state = session.state;
   if (state.kind !== 'transaction') return;
   session.state = { kind: 'update', user: state.user };
-  state.prefetch = null;
+  state.readAhead.clear();
   const uids = [...state.deleted].sort((a, b) => a - b).map((i) => state.maildrop.entries[i].uid);
   try {
     await state.maildrop.commitDeletions(uids);
