@@ -20,21 +20,18 @@ export interface HeaderField {
 
 /** Decode header bytes to text: ASCII stays, UTF-8 is taken, other 8-bit text is guessed (and reported). */
 export function decodeHeaderBytes(raw: Buffer, warn?: (w: string) => void): string {
-  let ascii = true;
-  for (let i = 0; i < raw.length; i++) {
-    if (raw[i] >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii) return raw.toString('latin1');
+  const latin1 = raw.toString('latin1');
+  if (!HIGH_BYTE.test(latin1)) return latin1;
   const d = decodeUnlabelled(raw);
   if (d.warning && warn) warn(d.warning);
   return d.text;
 }
 
+const HIGH_BYTE = /[\x80-\xff]/;
+
 /** Unfold: remove each line break that is followed by whitespace (RFC 5322 section 2.2.3). */
 export function unfold(value: string): string {
+  if (value.indexOf('\n') < 0 && value.indexOf('\r') < 0) return value;
   return value.replace(/\r?\n(?=[ \t])/g, '').replace(/[\r\n]+/g, '');
 }
 
@@ -46,10 +43,11 @@ export function parseHeaderField(raw: Buffer, warn?: (w: string) => void): Heade
   const colon = raw.indexOf(0x3a);
   if (colon <= 0) return null;
   const name = raw.toString('latin1', 0, colon).trim();
-  if (name === '' || /[\s]/.test(name)) return null;
-  const valueBytes = raw.subarray(colon + 1);
-  const rawValue = unfold(valueBytes.toString('latin1')).trim();
-  const text = unfold(decodeHeaderBytes(valueBytes, warn)).trim();
+  if (name === '' || /\s/.test(name)) return null;
+  const latin1 = raw.toString('latin1', colon + 1);
+  const rawValue = unfold(latin1).trim();
+  let text = rawValue;
+  if (HIGH_BYTE.test(latin1)) text = unfold(decodeHeaderBytes(raw.subarray(colon + 1), warn)).trim();
   const value = decodeEncodedWords(text, warn);
   return { name, value, rawValue, raw };
 }
@@ -68,6 +66,7 @@ export function getHeaders(headers: readonly HeaderField[], name: string): Heade
 
 /** Text of a header value as a UTF-8 aware string: 8-bit decoded but encoded words kept (for structured fields). */
 export function structuredText(h: HeaderField, warn?: (w: string) => void): string {
+  if (!HIGH_BYTE.test(h.rawValue)) return h.rawValue;
   const colon = h.raw.indexOf(0x3a);
   return unfold(decodeHeaderBytes(h.raw.subarray(colon + 1), warn)).trim();
 }

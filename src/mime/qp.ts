@@ -28,56 +28,72 @@ export class QuotedPrintableDecoder {
     return rest ? this.decode(rest, true) : Buffer.alloc(0);
   }
 
+  /**
+   * One pass over the bytes. Returns the decoded bytes; an escape or soft break cut by the end of a (non-final) chunk
+   * is kept in `carry`.
+   */
   private decode(data: Buffer, final: boolean): Buffer {
     const n = data.length;
-    let eq = data.indexOf(0x3d);
-    if (eq < 0) return data;
+    const first = data.indexOf(0x3d);
+    if (first < 0) return data;
     const out = Buffer.allocUnsafe(n);
-    let o = 0;
-    let i = 0;
-    while (eq >= 0) {
-      if (eq > i) o += data.copy(out, o, i, eq);
-      // need up to 2 more bytes (=XX or =\r\n); keep an incomplete tail for the next chunk
-      if (!final && eq + 2 >= n) {
-        const c1 = eq + 1 < n ? data[eq + 1] : -1;
-        const soft = c1 === 10 || (c1 === 13 && eq + 2 < n && data[eq + 2] === 10);
-        if (!soft) {
-          this.carry = Buffer.from(data.subarray(eq));
+    if (first > 0) data.copy(out, 0, 0, first);
+    let o = first;
+    let i = first;
+    while (i < n) {
+      const c = data[i];
+      if (c !== 0x3d) {
+        out[o++] = c;
+        i++;
+        continue;
+      }
+      // '=' at i
+      if (i + 2 < n) {
+        const a = data[i + 1];
+        const b = data[i + 2];
+        const h = HEX[a];
+        const l = HEX[b];
+        if (h >= 0 && l >= 0) {
+          out[o++] = (h << 4) | l;
+          i += 3;
+          continue;
+        }
+        if (a === 13 && b === 10) {
+          i += 3;
+          continue;
+        }
+        if (a === 10) {
+          i += 2;
+          continue;
+        }
+      } else if (!final) {
+        // "=", "=X" or "=\r" at the end of the chunk: decide when more data arrives (but "=\n" is complete)
+        if (!(i + 1 < n && data[i + 1] === 10)) {
+          this.carry = Buffer.from(data.subarray(i));
           return out.subarray(0, o);
         }
       }
-      const a = eq + 1 < n ? data[eq + 1] : -1;
+      const a = i + 1 < n ? data[i + 1] : -1;
       if (a === 10) {
-        i = eq + 2;
-      } else if (a === 13 && eq + 2 < n && data[eq + 2] === 10) {
-        i = eq + 3;
+        i += 2;
       } else if (a === 32 || a === 9) {
         // "=" followed by trailing whitespace then a line break is still a soft break (QUIRK: padded lines)
-        let j = eq + 1;
+        let j = i + 1;
         while (j < n && (data[j] === 32 || data[j] === 9)) j++;
         if (j < n && data[j] === 10) i = j + 1;
         else if (j + 1 < n && data[j] === 13 && data[j + 1] === 10) i = j + 2;
         else if (!final && (j >= n || (j + 1 >= n && data[j] === 13))) {
-          this.carry = Buffer.from(data.subarray(eq));
+          this.carry = Buffer.from(data.subarray(i));
           return out.subarray(0, o);
         } else {
           out[o++] = 0x3d;
-          i = eq + 1;
+          i++;
         }
       } else {
-        const h = a >= 0 ? HEX[a] : -1;
-        const l = eq + 2 < n ? HEX[data[eq + 2]] : -1;
-        if (h >= 0 && l >= 0) {
-          out[o++] = (h << 4) | l;
-          i = eq + 3;
-        } else {
-          out[o++] = 0x3d;
-          i = eq + 1;
-        }
+        out[o++] = 0x3d; // bad escape kept literally
+        i++;
       }
-      eq = i < n ? data.indexOf(0x3d, i) : -1;
     }
-    if (i < n) o += data.copy(out, o, i, n);
     return out.subarray(0, o);
   }
 }

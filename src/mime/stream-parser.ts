@@ -54,6 +54,20 @@ const NEED: Match = { kind: 'need' };
 const MAX_BOUNDARY_PADDING = 200;
 const PARK_LIMIT = 64 * 1024;
 
+/** "name:" at the start of a line: printable non-space bytes, optional trailing blanks (obs-syntax), a colon. */
+function isFieldStart(buf: Buffer, start: number, end: number): boolean {
+  let i = start;
+  while (i < end) {
+    const c = buf[i];
+    if (c === 0x3a) return i > start;
+    if (c <= 0x20 || c === 0x7f) break;
+    i++;
+  }
+  if (i === start) return false;
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
+  return i < end && buf[i] === 0x3a;
+}
+
 export function resolveParseOptions(o: ParseOptions = {}): ResolvedParseOptions {
   const r = { ...DEFAULT_PARSE_OPTIONS };
   for (const k of Object.keys(r) as Array<keyof ResolvedParseOptions>) {
@@ -196,8 +210,7 @@ export class MimeStreamParser {
         if (this.fieldLines.length) this.addHeaderLine(buf.subarray(start, lineEnd));
         continue;
       }
-      const colon = buf.indexOf(0x3a, start);
-      const isField = colon > start && colon < contentEnd && !/[\s]/.test(buf.toString('latin1', start, colon).trimEnd());
+      const isField = isFieldStart(buf, start, contentEnd);
       if (isField) {
         this.flushField();
         this.addHeaderLine(buf.subarray(start, lineEnd));
