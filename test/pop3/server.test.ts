@@ -62,3 +62,16 @@ test('max_connections_per_ip: the next connection gets -ERR [SYS/TEMP] and is cl
     await fx.close();
   }
 });
+
+test('max_connections: past the total limit a connection gets -ERR [SYS/TEMP] and is closed', async () => {
+  const fx = await startPop3({ config: { max_connections: 1 } });
+  try {
+    const a = await Pop3Transcript.open(fx.port);
+    const b = await Pop3Transcript.connect(fx.port);
+    await b.expect(/^-ERR \[SYS\/TEMP\] too many connections/);
+    await b.closed();
+    await a.client.command('QUIT', /^\+OK/);
+  } finally {
+    await fx.close();
+  }
+});

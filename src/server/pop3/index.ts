@@ -76,7 +76,6 @@ export class Pop3Server {
     if (this.closing) throw new Error('server is closing');
     const insecureAuthAllowed = this.ctx.config.allow_insecure_auth ?? isLoopbackHost(address.host);
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket, { kind, insecureAuthAllowed }));
-    server.maxConnections = this.ctx.config.max_connections;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(address.port, address.host, () => {
@@ -119,6 +118,11 @@ export class Pop3Server {
     socket.on('error', () => {});
     if (this.closing) {
       socket.end(err('SYS/TEMP', 'server shutting down'));
+      return;
+    }
+    if (this.sessions.size >= this.ctx.config.max_connections) {
+      this.ctx.logger.warn('pop3.connection_limit', { remote, limit: this.ctx.config.max_connections });
+      socket.end(err('SYS/TEMP', 'too many connections, try again later'));
       return;
     }
     const count = (this.perAddress.get(remote) ?? 0) + 1;

@@ -249,6 +249,10 @@ export class Pop3Session {
     if (!context) throw new Error('TLS requested without a certificate');
     const raw = this.socket;
     this.detach(raw);
+    if (this.paused) {
+      this.paused = false;
+      raw.resume();
+    }
     const secure = new TLSSocket(raw, { isServer: true, secureContext: context });
     this.socket = secure;
     const ok = await new Promise<boolean>((resolve) => {
