@@ -10,6 +10,7 @@ import { registerDkimCommands } from './commands/dkim.js';
 import { registerParseCommand } from './commands/parse.js';
 import { registerSendCommand } from './commands/send.js';
 import { registerSendmailCommand } from './commands/sendmail.js';
+import { registerFetchCommand } from './commands/fetch.js';
 
 const program = new Command();
 program.name('posthorn').description('Posthorn: SMTP and POP3 server, outbound queue, MIME and mail client').version(packageVersion());
@@ -23,5 +24,6 @@ registerDkimCommands(program);
 registerParseCommand(program);
 registerSendCommand(program);
 registerSendmailCommand(program);
+registerFetchCommand(program);
 
 await program.parseAsync(process.argv);
