@@ -82,7 +82,7 @@ test('AUTH XOAUTH2 with a bearer token; a bad token fails naming the server repl
   await server.close();
 });
 
-test('picks the strongest offered mechanism (CRAM-MD5) and reports a wrong password with the reply', async () => {
+test('without TLS picks the strongest offered mechanism (CRAM-MD5), and reports a wrong password with the reply', async () => {
   const server = await startSmtpServer({ authMethods: ['LOGIN', 'PLAIN', 'CRAM-MD5'], authOptional: false });
   const conn = await SmtpConnection.connect({ port: server.port, host: '127.0.0.1', tls: 'off', auth: { user: 'alice', pass: 'secret' } });
   assert.equal(conn.authenticatedWith, 'CRAM-MD5');

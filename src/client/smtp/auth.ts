@@ -21,8 +21,13 @@ export interface SmtpAuth {
   authzid?: string;
 }
 
-/** Strongest first: XOAUTH2 needs a token; CRAM-MD5 never sends the password; PLAIN before LOGIN (one round trip). */
-const PREFERENCE: ClientAuthMechanism[] = ['XOAUTH2', 'CRAM-MD5', 'PLAIN', 'LOGIN'];
+/**
+ * Strongest first. Without TLS, CRAM-MD5 is the strongest (the password never crosses the wire). Inside TLS the
+ * password is protected anyway, and PLAIN works for every account while CRAM-MD5 needs the server to keep a
+ * legacy secret, so PLAIN (one round trip) comes first, then LOGIN. XOAUTH2 whenever a token is given.
+ */
+const PREFERENCE_CLEAR: ClientAuthMechanism[] = ['XOAUTH2', 'CRAM-MD5', 'PLAIN', 'LOGIN'];
+const PREFERENCE_TLS: ClientAuthMechanism[] = ['XOAUTH2', 'PLAIN', 'LOGIN', 'CRAM-MD5'];
 
 export class SmtpAuthError extends SmtpError {
   constructor(code: number, enhancedCode: string | null, message: string) {
@@ -37,7 +42,7 @@ export function offeredMechanisms(param: string | undefined): string[] {
   return param.split(' ').filter((m) => m.length > 0).map((m) => m.toUpperCase());
 }
 
-export function chooseMechanism(auth: SmtpAuth, offered: string[]): ClientAuthMechanism {
+export function chooseMechanism(auth: SmtpAuth, offered: string[], encrypted = false): ClientAuthMechanism {
   if (auth.method) {
     if (offered.length && !offered.includes(auth.method)) {
       throw new SmtpAuthError(0, null, `AUTH ${auth.method} requested but the server offers only: ${offered.join(' ') || 'none'}`);
@@ -45,7 +50,7 @@ export function chooseMechanism(auth: SmtpAuth, offered: string[]): ClientAuthMe
     return auth.method;
   }
   if (offered.length === 0) throw new SmtpAuthError(0, null, 'credentials given but the server does not offer AUTH (is TLS required first?)');
-  for (const mechanism of PREFERENCE) {
+  for (const mechanism of encrypted ? PREFERENCE_TLS : PREFERENCE_CLEAR) {
     if (!offered.includes(mechanism)) continue;
     if (mechanism === 'XOAUTH2' && auth.accessToken === undefined) continue;
     if (mechanism !== 'XOAUTH2' && auth.pass === undefined) continue;

@@ -160,7 +160,7 @@ export class SmtpConnection {
 
   /** AUTH with the given credentials (done by connect() when options.auth is set). */
   async login(auth: SmtpAuth): Promise<void> {
-    const mechanism = chooseMechanism(auth, offeredMechanisms(this.extensions.get('AUTH')));
+    const mechanism = chooseMechanism(auth, offeredMechanisms(this.extensions.get('AUTH')), this.channel.secure);
     if ((mechanism === 'PLAIN' || mechanism === 'LOGIN') && !this.channel.secure && !isLoopback(this.options) && !this.options.allowInsecureAuth) {
       throw new SmtpConnectionError(`refusing to send a password with AUTH ${mechanism} over an unencrypted connection (set allowInsecureAuth to override)`, 'tls');
     }
