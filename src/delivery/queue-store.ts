@@ -16,14 +16,19 @@
  * Every write goes to tmp/ first, is fsynced, renamed into place, and the target directory is fsynced, so a file is
  * either complete or absent. Order of operations, and what a crash between any two steps leaves:
  *
- *   enqueue:  msg written to tmp/ -> fsync -> rename to msg/<id> -> fsync msg/ -> state written the same way -> fsync
- *             state/ -> commit() resolves (only now may the SMTP client get 250).
- *             A msg/<id> without state/<id>.json was never acknowledged and is removed at start-up.
+ *   enqueue:  msg written to tmp/; the state record written to tmp/; both fsynced -> msg renamed to msg/<id> -> state
+ *             renamed to state/<id>.json -> msg/ and state/ fsynced -> commit() resolves (only now may the SMTP client
+ *             get 250). A msg/<id> without state/<id>.json was never acknowledged and is removed at start-up; a
+ *             state record without its msg file (possible only for a commit that never resolved, or after disk
+ *             damage) is set aside as below.
+ *             Concurrent commits share directory fsyncs (a caller waits for the first fsync that starts after its
+ *             rename), so N commits in flight cost far fewer than 2N directory fsyncs.
  *   attempt:  the remote server says 250 -> the record is rewritten with the new status. A crash in between delivers
  *             that recipient again after restart (twice, never zero times).
  *   notices:  a recipient's final status is recorded with reported=false -> the DSN is enqueued (itself durably) or
  *             delivered locally -> the record is rewritten with reported=true. A crash in between sends the DSN twice.
- *   removal:  when every recipient is final and reported: state/<id>.json is unlinked first, then msg/<id>.
+ *   removal:  when every recipient is final and reported: state/<id>.json is unlinked first, then msg/<id>, without
+ *             fsync: a crash right after may bring the message back, to be delivered (or deleted) again.
  *
  * A state record without its message file is unusable: it is logged and moved aside to state/<id>.json.broken, as is a
  * record that does not parse. Nothing is ever deleted silently except the never-acknowledged leftovers above.
@@ -60,6 +65,33 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Group commit for directory fsyncs: sync() resolves after an fsync of the directory that started after the call, and
+ * callers arriving while one runs share the next one.
+ */
+export class DirSync {
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  constructor(private readonly dir: string) {}
+
+  sync(): Promise<void> {
+    if (this.queued) return this.queued;
+    if (!this.running) {
+      this.running = fsyncDir(this.dir).finally(() => {
+        this.running = null;
+      });
+      return this.running;
+    }
+    this.queued = this.running
+      .catch(() => {})
+      .then(() => {
+        this.queued = null;
+        return this.sync();
+      });
+    return this.queued;
+  }
+}
+
 /** An open message file in tmp/, written in order, published by commit. */
 export class MessageWriter {
   private size = 0;
@@ -91,8 +123,13 @@ export class MessageWriter {
     this.size += chunk.length;
   }
 
-  /** fsync, close, rename to msg/<id>, fsync msg/. */
-  async publish(): Promise<string> {
+  /** The temporary file (complete once flush() resolved). */
+  get path(): string {
+    return this.tmpPath;
+  }
+
+  /** fsync and close; the file stays in tmp/. */
+  async flush(): Promise<void> {
     if (this.closed) throw new Error('queue message already closed');
     this.closed = true;
     try {
@@ -100,9 +137,12 @@ export class MessageWriter {
     } finally {
       await this.fh.close();
     }
+  }
+
+  /** Rename the flushed file to msg/<id> (the caller fsyncs msg/). */
+  async rename(): Promise<string> {
     const final = join(this.paths.msg, this.id);
     await fsp.rename(this.tmpPath, final);
-    await fsyncDir(this.paths.msg);
     return final;
   }
 
@@ -117,8 +157,12 @@ export class MessageWriter {
 
 export class QueueStore {
   readonly paths: QueuePaths;
+  readonly msgDir: DirSync;
+  readonly stateDir: DirSync;
   constructor(dataDir: string) {
     this.paths = queuePaths(dataDir);
+    this.msgDir = new DirSync(this.paths.msg);
+    this.stateDir = new DirSync(this.paths.state);
   }
 
   async init(): Promise<void> {
@@ -134,24 +178,38 @@ export class QueueStore {
     return fsp.readFile(this.messagePath(id));
   }
 
-  /** Replace state/<id>.json atomically and durably. */
-  async writeRecord(rec: QueueRecord): Promise<void> {
+  /** Write a record to a fsynced temporary file; answers its path, for installRecord(). */
+  async prepareRecord(rec: QueueRecord): Promise<string> {
     if (!isQueueId(rec.id)) throw new Error(`bad queue id ${JSON.stringify(rec.id)}`);
     const tmp = join(this.paths.tmp, `${rec.id}.${randomBytes(4).toString('hex')}.json`);
     const fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
     try {
       await fh.writeFile(JSON.stringify(rec) + '\n');
       await fh.sync();
-    } finally {
-      await fh.close();
+    } catch (err) {
+      await fh.close().catch(() => {});
+      await fsp.rm(tmp, { force: true });
+      throw err;
     }
+    await fh.close();
+    return tmp;
+  }
+
+  /** Rename a prepared record into state/ (the caller fsyncs state/). */
+  async installRecord(id: string, tmp: string): Promise<void> {
     try {
-      await fsp.rename(tmp, join(this.paths.state, `${rec.id}.json`));
+      await fsp.rename(tmp, join(this.paths.state, `${id}.json`));
     } catch (err) {
       await fsp.rm(tmp, { force: true });
       throw err;
     }
-    await fsyncDir(this.paths.state);
+  }
+
+  /** Replace state/<id>.json atomically and durably. */
+  async writeRecord(rec: QueueRecord): Promise<void> {
+    const tmp = await this.prepareRecord(rec);
+    await this.installRecord(rec.id, tmp);
+    await this.stateDir.sync();
   }
 
   async readRecord(id: string): Promise<QueueRecord | null> {
@@ -169,11 +227,13 @@ export class QueueStore {
     return value as QueueRecord;
   }
 
-  /** Remove a message: state record first, then the message file. */
+  /**
+   * Remove a message: state record first, then the message file. Not fsynced: after a crash a removed message may come
+   * back and be delivered again (the "twice, never zero times" rule), which costs less than an fsync per message.
+   */
   async remove(id: string): Promise<void> {
     if (!isQueueId(id)) throw new Error(`bad queue id ${JSON.stringify(id)}`);
     await fsp.rm(join(this.paths.state, `${id}.json`), { force: true });
-    await fsyncDir(this.paths.state);
     await fsp.rm(join(this.paths.msg, id), { force: true });
   }
 

@@ -3,6 +3,7 @@
  * writes the state record (both fsynced) and hands the record to the scheduler. Only after commit() resolves may the
  * SMTP server answer 250.
  */
+import { rm } from 'node:fs/promises';
 import type { Clock } from './clock.js';
 import { MessageWriter, newQueueId, type QueueStore } from './queue-store.js';
 import type { QueueRecord, RecipientRecord } from './record.js';
@@ -46,8 +47,8 @@ export class DiskQueue implements OutboundQueue {
       async commit(): Promise<string> {
         if (state !== 'open') throw new Error(`queue transaction ${state}`);
         state = 'committed';
+        let recordTmp: string | null = null;
         try {
-          const path = await writer.publish();
           const now = o.clock.now();
           const { recipients, ...rest } = envelope;
           const rec: QueueRecord = {
@@ -70,14 +71,24 @@ export class DiskQueue implements OutboundQueue {
             size: writer.bytes,
             origin,
           };
+          // The message and its record are fsynced in parallel, renamed message first, and both directories synced
+          // (shared with concurrent commits) before commit() resolves. See queue-store.ts for the crash analysis.
+          const flushed = writer.flush();
           if (o.signer) {
-            const dkim = await o.signer(path, envelope);
+            await flushed;
+            const dkim = await o.signer(writer.path, envelope);
             if (dkim) rec.dkim = dkim;
           }
-          await o.store.writeRecord(rec);
+          const [, tmp] = await Promise.all([flushed, o.store.prepareRecord(rec)]);
+          recordTmp = tmp;
+          await writer.rename();
+          await o.store.installRecord(id, tmp);
+          recordTmp = null;
+          await Promise.all([o.store.msgDir.sync(), o.store.stateDir.sync()]);
           o.onCommit(rec);
           return id;
         } catch (err) {
+          if (recordTmp) await rm(recordTmp, { force: true }).catch(() => {});
           await o.store.remove(id).catch(() => {});
           await writer.discard().catch(() => {});
           throw err;

@@ -351,7 +351,8 @@ export class Scheduler {
         }
       }
       if (entry.deleted) return;
-      await this.o.store.writeRecord(rec);
+      // A record that is now complete is removed by report() without being rewritten first.
+      if (!isComplete(rec)) await this.o.store.writeRecord(rec);
       await this.report(entry);
     });
   }
