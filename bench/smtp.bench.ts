@@ -22,7 +22,45 @@ const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 100);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'throughput,idle,big').split(','));
 const SERVERS = (process.env.BENCH_SERVERS ?? 'posthorn,smtp-server').split(',') as ServerKind[];
 
-type ServerKind = 'posthorn' | 'smtp-server' | 'trivial';
+/**
+ * posthorn: MaildirStore (durable: fdatasync, link/rename, directory fsync). posthorn-fsync: a bench-only store that
+ * does exactly what the smtp-server peer does (one file per message, fsync, no directory fsync), to compare the
+ * protocol side at equal durability. posthorn-memory: MemoryStore, the protocol ceiling without any disk.
+ */
+type ServerKind = 'posthorn' | 'posthorn-fsync' | 'posthorn-memory' | 'smtp-server' | 'trivial';
+
+/** The peer's durability, as a MailStore: each message to its own file, fsynced before commit() resolves. */
+async function fileFsyncStore(dir: string): Promise<import('../src/store/types.js').MailStore> {
+  const { MemoryStore } = await import('../src/store/memory.js');
+  let seq = 0;
+  const base = new MemoryStore();
+  return Object.assign(base, {
+    beginDelivery: async () => {
+      const fh = await open(join(dir, `${process.pid}.${++seq}.eml`), 'w');
+      let size = 0;
+      let finished = false;
+      return {
+        write: async (chunk: Buffer) => {
+          size += chunk.length;
+          await fh.write(chunk);
+        },
+        get size() {
+          return size;
+        },
+        commit: async (mailboxes: readonly string[]) => {
+          finished = true;
+          await fh.sync();
+          await fh.close();
+          return mailboxes.map((mailbox) => ({ mailbox, uid: String(seq), size }));
+        },
+        abort: async () => {
+          if (!finished) await fh.close();
+          finished = true;
+        },
+      };
+    },
+  });
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Child process side: one server, answering memory questions over IPC.
@@ -30,18 +68,18 @@ type ServerKind = 'posthorn' | 'smtp-server' | 'trivial';
 async function runChild(kind: ServerKind): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `bench-smtp-${kind}-`));
   let port: number;
-  if (kind === 'posthorn') {
+  if (kind === 'posthorn' || kind === 'posthorn-fsync' || kind === 'posthorn-memory') {
     const { SmtpServer } = await import('../src/server/smtp/index.js');
     const { MaildirStore } = await import('../src/store/maildir/index.js');
     const { MemoryDirectory } = await import('../src/directory/memory.js');
     const { smtpSection } = await import('../src/config/schema.js');
-    const { silentLogger } = await import('../src/observability/log.js');
-    const store = new MaildirStore({ root: dir });
+    const { MemoryStore } = await import('../src/store/memory.js');
+    const store = kind === 'posthorn' ? new MaildirStore({ root: dir }) : kind === 'posthorn-fsync' ? await fileFsyncStore(dir) : new MemoryStore();
     const server = new SmtpServer({
       hostname: 'bench.example',
       directory: new MemoryDirectory().addDomain('example.com').addUser('rcpt@example.com', 'x'),
       store,
-      logger: silentLogger,
+      logger: quietLogger,
       config: smtpSection.parse({ max_message_size: 200 * 1024 * 1024 }),
     });
     port = ((await server.listen('mx', { host: '127.0.0.1', port: 0 })) as AddressInfo).port;
@@ -93,6 +131,9 @@ async function runChild(kind: ServerKind): Promise<void> {
       if (sampler) clearInterval(sampler);
       peak = Math.max(peak, process.memoryUsage().rss);
       process.send!({ rss: peak });
+    } else if (msg.cmd === 'cpu') {
+      const u = process.cpuUsage();
+      process.send!({ rss: 0, cpu: u.user + u.system });
     } else if (msg.cmd === 'exit') {
       rmSync(dir, { recursive: true, force: true });
       process.exit(0);
@@ -153,18 +194,19 @@ function trivialResponder(): Promise<number> {
 interface Child {
   proc: ChildProcess;
   port: number;
-  ask: (cmd: string) => Promise<{ rss: number; heap?: number }>;
+  ask: (cmd: string) => Promise<{ rss: number; heap?: number; cpu?: number }>;
 }
 
 async function startChild(kind: ServerKind): Promise<Child> {
-  const proc = fork(import.meta.filename, ['child', kind], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const profile = process.env.BENCH_PROFILE === kind ? ['--cpu-prof', `--cpu-prof-dir=${tmpdir()}/smtp-bench-prof`] : [];
+  const proc = fork(import.meta.filename, ['child', kind], { execArgv: ['--import', 'tsx', '--expose-gc', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const first = await new Promise<{ port: number }>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as { port: number }));
     proc.once('exit', (code) => reject(new Error(`${kind} child exited (${code})`)));
   });
   const ask = (cmd: string) =>
-    new Promise<{ rss: number; heap?: number }>((resolve) => {
-      proc.once('message', (m) => resolve(m as { rss: number; heap?: number }));
+    new Promise<{ rss: number; heap?: number; cpu?: number }>((resolve) => {
+      proc.once('message', (m) => resolve(m as { rss: number; heap?: number; cpu?: number }));
       proc.send({ cmd });
     });
   return { proc, port: first.port, ask };
@@ -396,7 +438,12 @@ async function bigMessage(port: number, megabytes: number): Promise<void> {
   socket.destroy();
 }
 
-const fmt = (n: number) => n.toFixed(0).padStart(7);
+const fmt = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(0)).padStart(7);
+
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '-' : (a / b).toFixed(2));
+
+/** A logger that does nothing at all (the peer logs nothing either). */
+const quietLogger = { debug() {}, info() {}, warn() {}, error() {}, child() { return quietLogger; } };
 
 async function main(): Promise<void> {
   console.log(`SMTP benchmark: ${MESSAGES} messages of 10 KB per case${QUICK ? ' (BENCH_QUICK)' : ''}; 2-core machine shared with other work, figures are noisy`);
@@ -407,18 +454,32 @@ async function main(): Promise<void> {
     { name: 'new connection per message, 100 concurrent', run: (p, n) => loadNewConnections(p, 100, n, message) },
   ];
   const results: Record<string, Record<ServerKind, number>> = {};
-  for (const kind of ONLY.has('throughput') ? (['trivial', 'posthorn', 'smtp-server'] as ServerKind[]) : []) {
+  const cpu: Record<string, Record<ServerKind, number>> = {};
+  const THROUGHPUT_KINDS: ServerKind[] = SERVERS.length > 2 ? SERVERS : ['trivial', 'posthorn', 'posthorn-fsync', 'smtp-server', 'posthorn-memory'];
+  for (const kind of ONLY.has('throughput') ? THROUGHPUT_KINDS : []) {
     const child = await startChild(kind);
     for (const c of cases) {
       await c.run(child.port, Math.max(200, MESSAGES / 10)); // warm-up
+      const cpu0 = (await child.ask('cpu')).cpu!;
       (results[c.name] ??= {} as Record<ServerKind, number>)[kind] = await c.run(child.port, MESSAGES);
+      (cpu[c.name] ??= {} as Record<ServerKind, number>)[kind] = ((await child.ask('cpu')).cpu! - cpu0) / MESSAGES;
     }
     await stopChild(child);
   }
-  console.log(`\n${'case'.padEnd(46)} ${'ceiling'.padStart(7)} ${'posthorn'.padStart(8)} ${'smtp-srv'.padStart(8)}  ratio   (msg/s; ceiling = load generator vs trivial responder)`);
+  console.log(`\nmsg/s. ceiling: load generator against a trivial responder. maildir: Posthorn + MaildirStore. fsync: Posthorn + one`);
+  console.log(`file per message fsynced (the peer's durability). memory: Posthorn + MemoryStore. peer: smtp-server + file + fsync.`);
+  console.log(`${'case'.padEnd(44)} ${'ceiling'.padStart(7)} ${'maildir'.padStart(7)} ${'fsync'.padStart(7)} ${'peer'.padStart(7)} ${'memory'.padStart(7)}  maildir/peer fsync/peer`);
   for (const c of ONLY.has('throughput') ? cases : []) {
     const r = results[c.name];
-    console.log(`${c.name.padEnd(46)} ${fmt(r.trivial)} ${fmt(r.posthorn).padStart(8)} ${fmt(r['smtp-server']).padStart(8)}  ${(r.posthorn / r['smtp-server']).toFixed(2)}x`);
+    const peer = r['smtp-server'];
+    console.log(
+      `${c.name.padEnd(44)} ${fmt(r.trivial)} ${fmt(r.posthorn)} ${fmt(r['posthorn-fsync'])} ${fmt(peer)} ${fmt(r['posthorn-memory'])}  ${ratio(r.posthorn, peer).padStart(11)}x ${ratio(r['posthorn-fsync'], peer).padStart(9)}x`,
+    );
+  }
+  console.log(`\nServer CPU time per message (user+system, microseconds; less sensitive to machine load than msg/s)`);
+  for (const c of ONLY.has('throughput') ? cases : []) {
+    const r = cpu[c.name];
+    console.log(`${c.name.padEnd(44)} ${fmt(r.trivial)} ${fmt(r.posthorn)} ${fmt(r['posthorn-fsync'])} ${fmt(r['smtp-server'])} ${fmt(r['posthorn-memory'])}`);
   }
 
   console.log(`\nIdle connections: ${IDLE} greeted and EHLO'd, server memory per connection (RSS and JS heap, after GC)`);
