@@ -22,15 +22,25 @@ export class Base64Decoder {
 
   update(chunk: Buffer): Buffer {
     let data = chunk;
+    let head: Buffer | null = null;
     if (this.tail) {
-      data = Buffer.concat([this.tail, chunk]);
+      // finish the partial line from the last chunk on its own, so the new chunk is not copied behind it
+      const nl = chunk.indexOf(10);
+      const tail = this.tail;
       this.tail = null;
+      if (nl < 0) data = Buffer.concat([tail, chunk]);
+      else {
+        head = this.slow(Buffer.concat([tail, chunk.subarray(0, nl + 1)]));
+        data = chunk.subarray(nl + 1);
+      }
     }
+    const prefix = head && head.length ? head : null;
     if (this.nbits === 0) {
-      const fast = this.fastPath(data);
+      const fast = this.fastPath(data, prefix);
       if (fast) return fast;
     }
-    return this.slow(data);
+    const body = this.slow(data);
+    return prefix ? (body.length ? Buffer.concat([prefix, body]) : prefix) : body;
   }
 
   final(): Buffer {
@@ -42,7 +52,7 @@ export class Base64Decoder {
   }
 
   /** Decodes whole uniform lines natively; keeps the last partial line. Returns null when the data is not uniform. */
-  private fastPath(data: Buffer): Buffer | null {
+  private fastPath(data: Buffer, prefix: Buffer | null): Buffer | null {
     const firstNl = data.indexOf(10);
     if (firstNl < 4) return null;
     const lineLen = firstNl + 1;
@@ -55,10 +65,15 @@ export class Base64Decoder {
       if (data[p] !== 10 || (sig !== firstNl && data[p - 1] !== 13)) return null;
       if (TABLE[data[p - lineLen + 1]] < 0 || TABLE[data[p - 1 - (lineLen - 1 - sig)]] < 0) return null;
     }
-    const decoded = Buffer.from(data.toString('latin1', 0, fullLen), 'base64');
-    if (decoded.length !== (fullLen / lineLen) * (sig / 4) * 3) return null; // junk inside lines: take the careful way
+    const expected = (fullLen / lineLen) * (sig / 4) * 3;
+    const p = prefix ? prefix.length : 0;
+    const out = Buffer.allocUnsafe(p + expected);
+    if (prefix) prefix.copy(out, 0);
+    // decode straight into the output (Buffer#write with 'base64'), no intermediate buffer
+    const written = out.write(data.toString('latin1', 0, fullLen), p, 'base64');
+    if (written !== expected) return null; // junk inside lines: take the careful way
     if (fullLen < data.length) this.tail = Buffer.from(data.subarray(fullLen));
-    return decoded;
+    return out;
   }
 
   private slow(data: Buffer): Buffer {

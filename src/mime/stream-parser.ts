@@ -97,6 +97,8 @@ export class MimeStreamParser {
   private partCount = 1;
   private ended = false;
   private parked: Buffer[] = [];
+  /** A line break left from the previous chunk, set aside by write() (see there). */
+  private pendingBreak: Buffer | null = null;
   private parkedBytes = 0;
   // header block state
   private fieldLines: Buffer[] = [];
@@ -123,7 +125,15 @@ export class MimeStreamParser {
       this.parkedBytes += chunk.length;
       return;
     }
-    this.combine(chunk);
+    const rest = this.buf.length - this.pos;
+    if (rest > 0 && rest <= 2 && this.mode === 'body' && !this.parked.length && this.buf[this.buf.length - 1] === 10 && (rest === 1 || this.buf[this.pos] === 13)) {
+      // the usual leftover between chunks is one line break that may belong to a boundary: keep it aside instead of
+      // copying the whole new chunk behind it
+      this.pendingBreak = Buffer.from(this.buf.subarray(this.pos));
+      this.buf = chunk;
+      this.pos = 0;
+      this.atLineStart = true;
+    } else this.combine(chunk);
     this.run(false);
   }
 
@@ -357,6 +367,25 @@ export class MimeStreamParser {
       this.pos = n;
       return;
     }
+    if (this.pendingBreak) {
+      const m = this.matchBoundary(buf, from, final, n);
+      const brk = this.pendingBreak;
+      this.pendingBreak = null;
+      if (m.kind === 'match') {
+        this.pos = m.lineEnd;
+        this.onBoundary(m);
+        return;
+      }
+      if (m.kind === 'need') {
+        // rare: too little data to decide; fall back to joining
+        this.buf = Buffer.concat([brk, buf.subarray(from)]);
+        this.pos = 0;
+        this.atLineStart = false;
+        this.scanBody(final);
+        return;
+      }
+      this.emitBuffer(brk);
+    }
     let search = from;
     let checkStart = this.atLineStart;
     while (true) {
@@ -444,10 +473,13 @@ export class MimeStreamParser {
   }
 
   private emit(from: number, to: number): void {
-    if (to <= from) return;
+    if (to > from) this.emitBuffer(this.buf.subarray(from, to));
+  }
+
+  private emitBuffer(data: Buffer): void {
     const top = this.open[this.open.length - 1];
     if (!top?.decoder) return; // preamble, epilogue or text between parts
-    const out = top.decoder.update(this.buf.subarray(from, to));
+    const out = top.decoder.update(data);
     if (out.length) {
       top.part.size += out.length;
       this.sink.partData(top.part, out);
