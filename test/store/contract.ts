@@ -114,6 +114,33 @@ export function runStoreContract(name: string, make: () => Promise<StoreUnderTes
       await md.release();
     });
 
+    it('keeps the exact bytes of many writes of mixed sizes, and counts them', async () => {
+      let seed = 42;
+      const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+      const parts: Buffer[] = [];
+      const tx = await store.beginDelivery();
+      let total = 0;
+      for (let i = 0; i < 3000; i++) {
+        const len = i % 500 === 0 ? 20000 + rand(50000) : rand(300);
+        const part = Buffer.alloc(len);
+        for (let j = 0; j < len; j++) part[j] = 32 + rand(90);
+        if (len > 0) part[len - 1] = 10;
+        if (len > 1) part[len - 2] = 13;
+        parts.push(Buffer.from(part));
+        await tx.write(part);
+        part.fill(0); // the store must have kept its own copy
+        total += len;
+        assert.equal(tx.size, total);
+      }
+      const data = Buffer.concat(parts);
+      const [s] = await tx.commit(['alice@example.com']);
+      assert.equal(s.size, data.length);
+      const md = await store.openMaildrop('alice@example.com');
+      assert.ok((await md.readBuffer(s.uid)).equals(data));
+      assert.ok((await collect(md.read(s.uid))).equals(data));
+      await md.release();
+    });
+
     it('delivers an empty message', async () => {
       const [s] = await deliverBuffer(store, ['alice@example.com'], Buffer.alloc(0));
       const md = await store.openMaildrop('alice@example.com');

@@ -41,7 +41,7 @@ describe('Maildir faults', () => {
     ['datasync', 'EIO', 'io'],
     ['datasync', 'ENOSPC', 'full'],
     ['link', 'ENOSPC', 'full'],
-    ['link', 'EMLINK', 'io'],
+    ['link', 'EIO', 'io'],
     ['rename', 'ENOSPC', 'full'],
     ['rename', 'EIO', 'io'],
     ['fsyncdir', 'EIO', 'io', /alice/],
@@ -63,6 +63,33 @@ describe('Maildir faults', () => {
       assert.equal(messagesOnDisk().length, 2);
     });
   }
+
+  for (const code of ['EPERM', 'EXDEV', 'EMLINK', 'ENOTSUP']) {
+    it(`link failing with ${code} (no hard links here) falls back to a durable copy`, async () => {
+      faults.arm('link', code);
+      const stored = await deliverBuffer(store, ['alice@example.com', 'bob@example.com'], MSG);
+      for (const s of stored) {
+        const md = await store.openMaildrop(s.mailbox);
+        assert.deepEqual(md.entries, [{ uid: s.uid, size: MSG.length }]);
+        assert.deepEqual(await md.readBuffer(s.uid), MSG);
+        await md.release();
+      }
+      assert.deepEqual(readdirSync(join(root, 'example.com', 'alice', 'tmp')), []);
+      assert.deepEqual(readdirSync(join(root, '.tmp')), []);
+    });
+  }
+
+  it('a failing fallback copy -> StoreError, nothing published, no copy left in tmp/', async () => {
+    faults.arm('link', 'EPERM');
+    faults.arm('copy', 'ENOSPC');
+    await assert.rejects(deliverBuffer(store, ['alice@example.com', 'bob@example.com'], MSG), (e: unknown) => e instanceof StoreError && e.kind === 'full');
+    assert.deepEqual(messagesOnDisk(), []);
+    faults.arm('link', 'EPERM');
+    faults.arm('rename', 'EIO', /alice/);
+    await assert.rejects(deliverBuffer(store, ['alice@example.com', 'bob@example.com'], MSG), (e: unknown) => e instanceof StoreError && e.kind === 'io');
+    assert.deepEqual(messagesOnDisk(), []);
+    assert.deepEqual(readdirSync(join(root, '.tmp')), []);
+  });
 
   it('a write failing mid-stream rejects that write and the commit; abort cleans up', async () => {
     const tx = await store.beginDelivery();

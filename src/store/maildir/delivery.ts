@@ -17,9 +17,17 @@ import type { StoreInternals } from './internals.js';
 
 type State = 'open' | 'committing' | 'done';
 
+/** link() errors meaning "no hard link possible here": fall back to a copy. */
+const NO_HARD_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EMLINK', 'ENOSYS']);
+
+/** Size of the blocks small chunks are packed into. */
+const BLOCK = 16 * 1024;
+
 export class MaildirDelivery implements DeliveryTransaction {
   private state: State = 'open';
   private chunks: Buffer[] = [];
+  private block: Buffer | null = null;
+  private blockUsed = 0;
   private buffered = 0;
   private written = 0;
   private readonly lf = new BareLfCounter();
@@ -49,9 +57,30 @@ export class MaildirDelivery implements DeliveryTransaction {
     if (this.state !== 'open') throw new StoreError('io', 'delivery already finished');
     if (chunk.length === 0) return;
     this.lf.add(chunk);
-    this.chunks.push(Buffer.from(chunk));
-    this.buffered += chunk.length;
+    this.append(chunk);
     if (this.buffered >= this.store.options.bufferBytes) await this.flush();
+  }
+
+  /**
+   * Keep a copy of the chunk (the caller may reuse its buffer). Small chunks, such as the lines an SMTP session
+   * writes, are packed into shared blocks so a flush writes a few buffers rather than hundreds.
+   */
+  private append(chunk: Buffer): void {
+    this.buffered += chunk.length;
+    if (chunk.length >= BLOCK / 2) {
+      this.sealBlock();
+      this.chunks.push(Buffer.from(chunk));
+      return;
+    }
+    if (this.block && this.blockUsed + chunk.length > this.block.length) this.sealBlock();
+    this.block ??= Buffer.allocUnsafe(BLOCK);
+    this.blockUsed += chunk.copy(this.block, this.blockUsed);
+  }
+
+  private sealBlock(): void {
+    if (this.block && this.blockUsed > 0) this.chunks.push(this.block.subarray(0, this.blockUsed));
+    this.block = null;
+    this.blockUsed = 0;
   }
 
   private async flush(): Promise<void> {
@@ -61,11 +90,12 @@ export class MaildirDelivery implements DeliveryTransaction {
         this.created = true;
         this.fh = await this.store.fs.createExclusive(this.tmpPath);
       }
+      this.sealBlock();
       const chunks = this.chunks;
       this.chunks = [];
+      this.written += this.buffered;
       this.buffered = 0;
       await this.store.fs.writeAll(this.fh, this.tmpPath, chunks);
-      for (const c of chunks) this.written += c.length;
     } catch (err) {
       this.failure = toStoreError(err, 'writing message');
       throw this.failure;
@@ -97,7 +127,7 @@ export class MaildirDelivery implements DeliveryTransaction {
       const last = mailboxes.length - 1;
       const linked = await Promise.allSettled(
         names.slice(0, last).map(async (_, i) => {
-          await this.publish(mailboxes[i], () => this.store.fs.link(this.tmpPath, fileOf(i)));
+          await this.publish(mailboxes[i], () => this.linkOrCopy(fileOf(i), join(dirs[i], 'tmp', names[i])));
           published.push(fileOf(i));
         }),
       );
@@ -119,6 +149,25 @@ export class MaildirDelivery implements DeliveryTransaction {
     }
   }
 
+  /**
+   * Hard-link the body into a mailbox's new/. Where the file system has no hard links (or the link count is at its
+   * limit), copy it into the mailbox's tmp/, make the copy durable, and rename it into new/.
+   */
+  private async linkOrCopy(target: string, viaTmp: string): Promise<void> {
+    try {
+      await this.store.fs.link(this.tmpPath, target);
+    } catch (err) {
+      if (!NO_HARD_LINK.has(errnoCode(err) ?? '')) throw err;
+      try {
+        await this.store.fs.copyDurably(this.tmpPath, viaTmp);
+        await this.store.fs.rename(viaTmp, target);
+      } catch (copyErr) {
+        await this.store.fs.unlinkIfExists(viaTmp).catch(() => undefined);
+        throw copyErr;
+      }
+    }
+  }
+
   /** Link or rename into a mailbox; if its directory vanished since it was checked, create it again once. */
   private async publish(mailbox: MailboxName, op: () => Promise<void>): Promise<void> {
     try {
@@ -136,6 +185,7 @@ export class MaildirDelivery implements DeliveryTransaction {
     this.state = 'done';
     await this.busy; // a write in flight may be creating the file
     this.chunks = [];
+    this.block = null;
     this.buffered = 0;
     const fh = this.fh;
     this.fh = null;

@@ -11,6 +11,7 @@ export type FsOp =
   | 'write'
   | 'datasync'
   | 'link'
+  | 'copy'
   | 'rename'
   | 'unlink'
   | 'mkdir'
@@ -78,6 +79,18 @@ export class FsOps {
   async link(from: string, to: string): Promise<void> {
     await this.before('link', to);
     await fsp.link(from, to);
+  }
+
+  /** Copy to a new file (never overwriting) and make the copy durable. */
+  async copyDurably(from: string, to: string): Promise<void> {
+    await this.before('copy', to);
+    await fsp.copyFile(from, to, fsc.COPYFILE_EXCL);
+    const fh = await fsp.open(to, fsc.O_WRONLY);
+    try {
+      await this.datasync(fh, to);
+    } finally {
+      await fh.close();
+    }
   }
 
   async rename(from: string, to: string): Promise<void> {
