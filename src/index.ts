@@ -10,3 +10,5 @@ export { MaildirStore, createMaildirStore, type MaildirStoreOptions } from './st
 export { deliverBuffer, deliverStream } from './store/deliver.js';
 export { parseMail, parseMailStream, composeMail, composeMailStream, envelopeFromOptions, parseAddressList, MimeError } from './mime/index.js';
 export type { ParsedMail, ParseOptions, ComposeOptions, Mailbox, Attachment, MimePart } from './mime/index.js';
+export { Pop3Server, type Pop3ServerOptions, type Pop3ListenerKind } from './server/pop3/index.js';
+export { Pop3Error, type Pop3ResponseCode } from './protocol/pop3/error.js';
