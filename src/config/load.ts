@@ -30,7 +30,13 @@ export function defaultConfigPath(dataDir: string): string {
   return join(dataDir, CONFIG_FILE_NAME);
 }
 
-export function loadConfig(options: { dataDir: string; configFile?: string; overrides?: ConfigOverrides }): LoadedConfig {
+export function loadConfig(options: {
+  dataDir: string;
+  configFile?: string;
+  overrides?: ConfigOverrides;
+  /** Where each override came from ("--smtp"), so an error names the flag rather than the file. */
+  overrideLabels?: Record<string, string>;
+}): LoadedConfig {
   const explicit = options.configFile !== undefined;
   const file = resolve(options.configFile ?? defaultConfigPath(options.dataDir));
   let raw: Record<string, unknown> = {};
@@ -44,7 +50,12 @@ export function loadConfig(options: { dataDir: string; configFile?: string; over
   for (const [path, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) setPath(raw, path, value);
   }
-  return { config: validateConfig(raw, used ?? 'configuration'), file: used };
+  const result = configSchema.safeParse(raw);
+  if (result.success) return { config: result.data, file: used };
+  const issue = result.error.issues[0];
+  const path = issue.path.map(String).join('.');
+  const flag = Object.entries(options.overrideLabels ?? {}).find(([key]) => options.overrides?.[key] !== undefined && (path === key || path.startsWith(key + '.')));
+  throw new ConfigError(`${flag ? flag[1] : (used ?? 'configuration')}: ${describeIssue(issue, raw)}`);
 }
 
 export function parseConfigText(text: string, source: string): Record<string, unknown> {

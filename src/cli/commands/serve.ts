@@ -55,6 +55,23 @@ export function overridesFromFlags(flags: ServeFlags): ConfigOverrides {
   return o;
 }
 
+/** The flag behind each override, for error messages. */
+export const FLAG_OF: Record<string, string> = {
+  hostname: '--hostname',
+  log_level: '--log-level',
+  'listeners.smtp': '--smtp',
+  'listeners.submission': '--submission',
+  'listeners.smtps': '--smtps',
+  'listeners.pop3': '--pop3',
+  'listeners.pop3s': '--pop3s',
+  'listeners.http': '--http',
+  'tls.cert': '--tls-cert',
+  'tls.key': '--tls-key',
+  'delivery.smarthost': '--smarthost',
+  'delivery.dns': '--dns',
+  'delivery.routes': '--route',
+};
+
 const LABELS: Record<string, string> = {
   smtp: 'SMTP (MX)',
   submission: 'Submission (STARTTLS + AUTH)',
@@ -103,7 +120,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   if (!flags.config && !existsSync(defaultConfigPath(dataDir))) {
     writeFileSync(defaultConfigPath(dataDir), SAMPLE_CONFIG, { flag: 'wx' });
   }
-  const { config } = loadConfig({ dataDir, configFile: flags.config, overrides: overridesFromFlags(flags) });
+  const { config } = loadConfig({ dataDir, configFile: flags.config, overrides: overridesFromFlags(flags), overrideLabels: FLAG_OF });
   const logger = createLogger({ level: config.log_level as LogLevel });
   // Loaded here so that other commands (sendmail, parse) start without the server's modules.
   const { PosthornApp } = await import('../../server/app.js');
@@ -119,8 +136,6 @@ async function serve(flags: ServeFlags): Promise<void> {
     }
     throw err;
   }
-  process.stdout.write(banner(listeners, dataDir, app.hostname) + '\n');
-
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -142,4 +157,6 @@ async function serve(flags: ServeFlags): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // The banner comes last: whoever reads it (a test, a supervisor) may signal at once, and the handlers must be there.
+  process.stdout.write(banner(listeners, dataDir, app.hostname) + '\n');
 }
