@@ -204,3 +204,44 @@ test('store failures: full disk 452 4.3.1, other errors 451 4.3.0, never 250', a
   await s.cmd('MAIL FROM:<a@example.org>', 250);
   s.end();
 });
+
+test('a store that cannot begin a delivery: 354 is not held up, the failure is answered after the data (452/451)', async () => {
+  const { StoreError } = await import('../../src/store/types.js');
+  const { MemoryStore } = await import('../../src/store/memory.js');
+  const inner = new MemoryStore();
+  let fail: Error | null = new StoreError('full', 'quota');
+  const store = Object.assign(Object.create(inner) as typeof inner, {
+    beginDelivery: async () => {
+      if (fail) throw fail;
+      return inner.beginDelivery();
+    },
+  });
+  const f = await startSmtp({ store });
+  try {
+    const s = await f.connect();
+    await s.hello();
+    for (const [err, expected] of [
+      [new StoreError('full', 'quota'), R('storeFull')],
+      [new Error('EIO'), R('storeFailed')],
+    ] as const) {
+      fail = err;
+      await s.cmd('MAIL FROM:<a@example.org>', 250);
+      await s.cmd('RCPT TO:<alice@example.com>', 250);
+      await s.cmd('DATA', 354);
+      await s.cmd('Subject: x\r\n\r\nbody\r\n.', expected);
+      s.send('MAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.com>\r\nBDAT 5 LAST\r\nhello');
+      await s.expect(250);
+      await s.expect(250);
+      await s.expect(expected);
+    }
+    fail = null;
+    await s.cmd('MAIL FROM:<a@example.org>', 250);
+    await s.cmd('RCPT TO:<alice@example.com>', 250);
+    await s.cmd('DATA', 354);
+    await s.cmd('.', 250);
+    assert.match(inner.messages('alice@example.com')[0].toString(), /^Return-Path: <a@example\.org>\r\nReceived: [^]*\+0000\r\n$/);
+    s.end();
+  } finally {
+    await f.close();
+  }
+});

@@ -38,36 +38,57 @@ export function storeFailureReply(err: unknown): ReplySpec {
 export class BodyWriter {
   /** Client octets written (without the trace headers). */
   size = 0;
+  private storeTx: DeliveryTransaction | null = null;
+  private queueTx: QueueTransaction | null = null;
+  /** Why the transactions could not be begun (answered after the data, as RFC 5321 allows). */
+  private failure: unknown = null;
+  private opened = false;
+  private aborted = false;
   private finished = false;
+  private readonly ready: Promise<void>;
+  /** Trace headers, written in front of the first body bytes (one write instead of two). */
+  private storePrefix: Buffer | null;
+  private queuePrefix: Buffer | null;
+  private readonly mailboxes: readonly string[];
 
-  private constructor(
-    readonly id: string,
-    private readonly storeTx: DeliveryTransaction | null,
-    private readonly queueTx: QueueTransaction | null,
-    private readonly mailboxes: readonly string[],
+  /**
+   * Starts beginning the transactions at once but does not wait for them, so the 354 (or the BDAT reply) is not held
+   * up by the store; writes wait until they are ready.
+   */
+  constructor(
+    targets: BodyTargets,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.id = targets.trace.id;
+    this.mailboxes = targets.mailboxes;
+    const received = receivedHeader(targets.trace);
+    const remote = targets.envelope && targets.queue && targets.envelope.recipients.length > 0 ? targets.envelope : null;
+    this.storePrefix = targets.mailboxes.length > 0 ? Buffer.from(returnPathHeader(targets.mailFrom) + received) : null;
+    this.queuePrefix = remote ? Buffer.from(received) : null;
+    this.ready = this.begin(targets, remote).then(
+      () => {
+        this.opened = true;
+      },
+      (err: unknown) => {
+        this.opened = true;
+        this.failure = err;
+        this.logger.warn('smtp.store_begin_failed', { id: this.id, error: err });
+      },
+    );
+  }
 
-  /** Begin the transactions and write the trace headers. Rejects (having aborted what was begun) on failure. */
-  static async open(targets: BodyTargets, logger: Logger): Promise<BodyWriter> {
-    let storeTx: DeliveryTransaction | null = null;
-    let queueTx: QueueTransaction | null = null;
+  readonly id: string;
+
+  private async begin(targets: BodyTargets, remote: Envelope | null): Promise<void> {
     try {
-      const received = receivedHeader(targets.trace);
-      if (targets.mailboxes.length > 0) {
-        storeTx = await targets.store.beginDelivery();
-        await storeTx.write(Buffer.from(returnPathHeader(targets.mailFrom) + received));
-      }
-      if (targets.envelope && targets.queue && targets.envelope.recipients.length > 0) {
-        queueTx = await targets.queue.begin(targets.envelope);
-        await queueTx.write(Buffer.from(received));
-      }
-      return new BodyWriter(targets.trace.id, storeTx, queueTx, targets.mailboxes, logger);
+      if (targets.mailboxes.length > 0) this.storeTx = await targets.store.beginDelivery();
+      if (remote && targets.queue) this.queueTx = await targets.queue.begin(remote);
     } catch (err) {
-      await storeTx?.abort().catch(() => {});
-      await queueTx?.abort().catch(() => {});
+      await Promise.allSettled([this.storeTx?.abort(), this.queueTx?.abort()]);
+      this.storeTx = this.queueTx = null;
       throw err;
     }
+    if (this.aborted) await Promise.allSettled([this.storeTx?.abort(), this.queueTx?.abort()]);
   }
 
   /** Append content; the returned promise resolves when the targets can take more. */
@@ -75,13 +96,37 @@ export class BodyWriter {
     if (pieces.length === 0) return undefined;
     const chunk = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
     this.size += chunk.length;
-    if (this.storeTx && this.queueTx) return Promise.all([this.storeTx.write(chunk), this.queueTx.write(chunk)]);
-    return (this.storeTx ?? this.queueTx)?.write(chunk);
+    if (!this.opened) return this.ready.then(() => this.writeNow(chunk));
+    return this.writeNow(chunk);
+  }
+
+  private writeNow(chunk: Buffer): Promise<unknown> | undefined {
+    if (this.failure !== null || this.aborted) return undefined;
+    let toStore: Promise<void> | undefined;
+    let toQueue: Promise<void> | undefined;
+    if (this.storeTx) {
+      toStore = this.storeTx.write(this.storePrefix ? Buffer.concat([this.storePrefix, chunk]) : chunk);
+      this.storePrefix = null;
+    }
+    if (this.queueTx) {
+      toQueue = this.queueTx.write(this.queuePrefix ? Buffer.concat([this.queuePrefix, chunk]) : chunk);
+      this.queuePrefix = null;
+    }
+    return toStore && toQueue ? Promise.all([toStore, toQueue]) : (toStore ?? toQueue);
   }
 
   /** Make the message durable everywhere; only an ok result may be answered with 250. */
   async commit(): Promise<CommitResult> {
+    await this.ready;
     this.finished = true;
+    if (this.failure !== null) return { ok: false, reply: storeFailureReply(this.failure) };
+    try {
+      // An empty message still gets its trace headers.
+      if (this.storePrefix || this.queuePrefix) await this.writeNow(Buffer.alloc(0));
+    } catch (err) {
+      await this.abort();
+      return { ok: false, reply: storeFailureReply(err) };
+    }
     const results = await Promise.allSettled([
       this.storeTx ? this.storeTx.commit(this.mailboxes) : Promise.resolve(null),
       this.queueTx ? this.queueTx.commit() : Promise.resolve(null),
@@ -101,9 +146,12 @@ export class BodyWriter {
     return { ok: false, reply: storeFailureReply(failed.reason) };
   }
 
-  /** Throw the temporary data away (safe after commit and more than once). */
+  /** Throw the temporary data away (safe more than once; a no-op after commit). */
   async abort(): Promise<void> {
+    if (this.finished && !this.aborted && this.failure === null) return;
+    this.aborted = true;
     this.finished = true;
+    if (!this.opened) return; // begin() aborts what it opens once it sees `aborted`
     await Promise.allSettled([this.storeTx?.abort(), this.queueTx?.abort()]);
   }
 

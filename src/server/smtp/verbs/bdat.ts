@@ -28,16 +28,14 @@ export function bdat(c: SmtpConnection, arg: string): Promise<void> | void {
     // Too big: refuse now (after skipping the chunk), and end the transaction.
     return enter(c, parsed.size, parsed.last, REPLIES.sizeExceeded);
   }
-  if (txn.body) return enter(c, parsed.size, parsed.last, null);
-  return openBody(c, txn).then((body) => {
-    if (!('write' in body)) return enter(c, parsed.size, parsed.last, body);
-    txn.body = body;
+  if (!txn.body) {
+    txn.body = openBody(c, txn);
     if (txn.params.body !== 'BINARYMIME') {
       const config = c.ctx.config;
       txn.checker = new TextChecker(Math.max(config.max_text_line, config.lenient_text_line), config.bare_line_endings === 'normalize');
     }
-    return enter(c, parsed.size, parsed.last, null);
-  });
+  }
+  return enter(c, parsed.size, parsed.last, null);
 }
 
 function enter(c: SmtpConnection, size: number, last: boolean, error: ReplySpec | null): Promise<void> | void {

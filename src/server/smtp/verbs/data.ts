@@ -5,7 +5,7 @@ import type { BodyWriter } from '../body.js';
 import type { SmtpConnection } from '../connection.js';
 import { commitAndReply, openBody, refuse } from './deliver.js';
 
-export function data(c: SmtpConnection, arg: string): Promise<void> | void {
+export function data(c: SmtpConnection, arg: string): void {
   if (arg !== '') return c.reply(REPLIES.noArgsExpected);
   const txn = c.txn;
   if (!txn) return c.reply(REPLIES.needMail);
@@ -15,17 +15,8 @@ export function data(c: SmtpConnection, arg: string): Promise<void> | void {
   return start(c);
 }
 
-async function start(c: SmtpConnection): Promise<void> {
-  const txn = c.txn!;
-  const body = await openBody(c, txn);
-  if (!('write' in body)) {
-    c.txn = null;
-    return c.reply(body);
-  }
-  if (c.txn !== txn || c.isClosed) {
-    await body.abort();
-    return;
-  }
+function start(c: SmtpConnection): void {
+  const body = openBody(c, c.txn!);
   const config = c.ctx.config;
   const decoder = new DataDecoder({
     bareLineEndings: config.bare_line_endings,

@@ -1,7 +1,7 @@
 /** Opening and finishing the body of a transaction, shared by DATA and BDAT. */
 import type { Envelope } from '../../../delivery/types.js';
 import { REPLIES, type ReplySpec } from '../../../protocol/smtp/replies.js';
-import { BodyWriter, newMessageId, storeFailureReply } from '../body.js';
+import { BodyWriter, newMessageId } from '../body.js';
 import type { SmtpConnection } from '../connection.js';
 import type { Transaction } from '../session.js';
 
@@ -20,39 +20,34 @@ export function envelopeOf(c: SmtpConnection, txn: Transaction): Envelope {
   return envelope;
 }
 
-/** Begin storage for the transaction's message: a BodyWriter, or the reply to give instead. */
-export async function openBody(c: SmtpConnection, txn: Transaction): Promise<BodyWriter | ReplySpec> {
+/** Begin storage for the transaction's message (in the background: failures are answered after the data). */
+export function openBody(c: SmtpConnection, txn: Transaction): BodyWriter {
   const ctx = c.ctx;
   const now = ctx.now();
   const id = newMessageId(now);
-  try {
-    return await BodyWriter.open(
-      {
-        store: ctx.store,
-        mailboxes: [...txn.mailboxes],
-        queue: ctx.queue,
-        envelope: txn.remote.length > 0 ? envelopeOf(c, txn) : undefined,
-        mailFrom: txn.mailFrom,
-        trace: {
-          hostname: ctx.hostname,
-          heloName: c.helo ?? '',
-          clientAddress: c.remoteAddress,
-          esmtp: c.esmtp,
-          smtputf8: txn.params.smtputf8,
-          tls: c.tlsInfo(),
-          authenticated: c.user !== null && c.kind !== 'local',
-          shownUser: ctx.config.received_show_user && c.user !== null ? c.user : undefined,
-          id,
-          forRecipient: txn.recipients.length === 1 ? txn.recipients[0].address : undefined,
-          date: new Date(now),
-        },
+  return new BodyWriter(
+    {
+      store: ctx.store,
+      mailboxes: [...txn.mailboxes],
+      queue: ctx.queue,
+      envelope: txn.remote.length > 0 ? envelopeOf(c, txn) : undefined,
+      mailFrom: txn.mailFrom,
+      trace: {
+        hostname: ctx.hostname,
+        heloName: c.helo ?? '',
+        clientAddress: c.remoteAddress,
+        esmtp: c.esmtp,
+        smtputf8: txn.params.smtputf8,
+        tls: c.tlsInfo(),
+        authenticated: c.user !== null && c.kind !== 'local',
+        shownUser: ctx.config.received_show_user && c.user !== null ? c.user : undefined,
+        id,
+        forRecipient: txn.recipients.length === 1 ? txn.recipients[0].address : undefined,
+        date: new Date(now),
       },
-      ctx.logger,
-    );
-  } catch (err) {
-    ctx.logger.warn('smtp.store_begin_failed', { error: err });
-    return storeFailureReply(err);
-  }
+    },
+    ctx.logger,
+  );
 }
 
 /** Commit and answer: 250 only once every target has it durably. The transaction ends either way. */
