@@ -57,6 +57,11 @@ export interface ComposeOptions {
   seed?: string;
   /** Domain used in generated Message-IDs (default "posthorn.localhost"). */
   hostname?: string;
+  /**
+   * Build a multipart/report (RFC 6522) instead of multipart/mixed: the text (and html) first, then the attachments,
+   * e.g. message/delivery-status and message/rfc822 or text/rfc822-headers for a DSN (RFC 3464).
+   */
+  report?: 'delivery-status' | 'disposition-notification';
 }
 
 export interface Envelope {
@@ -216,11 +221,13 @@ function attachmentLeaf(a: AttachmentInput, index: number): Leaf {
   const disposition = a.contentDisposition ?? (a.cid ? 'inline' : 'attachment');
   const dispParams = a.filename !== undefined ? formatParam('filename', a.filename) : [];
   const headers: Array<[string, string]> = [['Content-Type', [type, ...params].join('; ')]];
-  const isMessage = type.toLowerCase().startsWith('message/rfc822');
+  const lowerType = type.toLowerCase();
+  // message/* (RFC 2046 5.2.1: only 7bit, 8bit or binary) and text/rfc822-headers stay readable text
+  const isMessage = lowerType.startsWith('message/') || lowerType.startsWith('text/rfc822-headers');
   let body: Buffer | Readable;
   let streamEncoding: 'base64' | undefined;
   if (isReadable(a.content)) {
-    if (isMessage) throw new MimeError('INVALID_OPTION', `attachments[${index}]: message/rfc822 content must be a Buffer or string`);
+    if (isMessage) throw new MimeError('INVALID_OPTION', `attachments[${index}]: ${type} content must be a Buffer or string`);
     headers.push(['Content-Transfer-Encoding', 'base64']);
     body = a.content;
     streamEncoding = 'base64';
@@ -236,15 +243,17 @@ function attachmentLeaf(a: AttachmentInput, index: number): Leaf {
       body = encodeBase64Lines(raw);
     }
   }
-  headers.push(['Content-Disposition', [disposition, ...dispParams].join('; ')]);
+  if (!(isMessage && a.filename === undefined && a.contentDisposition === undefined)) {
+    headers.push(['Content-Disposition', [disposition, ...dispParams].join('; ')]);
+  }
   if (a.cid) headers.push(['Content-ID', `<${a.cid.replace(/^<|>$/g, '')}>`]);
   return { kind: 'leaf', headers, body, streamEncoding };
 }
 
-function multi(subtype: string, children: Node[], ids: Ids): Node {
-  if (children.length === 1) return children[0];
+function multi(subtype: string, children: Node[], ids: Ids, extra = '', always = false): Node {
+  if (children.length === 1 && !always) return children[0];
   const boundary = `----=_Part_${ids.next('boundary')}`;
-  return { kind: 'multi', headers: [['Content-Type', `multipart/${subtype}; boundary="${boundary}"`]], boundary, children };
+  return { kind: 'multi', headers: [['Content-Type', `multipart/${subtype}; ${extra}boundary="${boundary}"`]], boundary, children };
 }
 
 function customHeaders(h: ComposeOptions['headers']): Array<{ name: string; value: string }> {
@@ -322,7 +331,12 @@ function buildTree(options: ComposeOptions, ids: Ids): { root: Node; top: Array<
   if (htmlNode) bodyParts.push(htmlNode);
   let body: Node | null = bodyParts.length ? multi('alternative', bodyParts, ids) : null;
   if (!body && regular.length === 0) body = textLeaf('', 'plain', charset);
-  const root = multi('mixed', [...(body ? [body] : []), ...regular], ids);
+  if (options.report !== undefined && options.report !== 'delivery-status' && options.report !== 'disposition-notification') {
+    throw new MimeError('INVALID_OPTION', 'report must be "delivery-status" or "disposition-notification"');
+  }
+  const root = options.report
+    ? multi('report', [...(body ? [body] : []), ...regular], ids, `report-type=${options.report}; `, true)
+    : multi('mixed', [...(body ? [body] : []), ...regular], ids);
   return { root, top };
 }
 

@@ -150,8 +150,11 @@ export function encodeWords(text: string, charset = 'utf-8'): string {
   return (qLen <= bLen ? q : b).join(' ');
 }
 
+/** Longest plain word kept as is: a longer one could not be folded under the 998-character line limit. */
+const MAX_PLAIN_WORD = 900;
+
 function needsEncoding(word: string): boolean {
-  return /[^\x20-\x7e\t]/.test(word) || word.includes('=?');
+  return /[^\x20-\x7e\t]/.test(word) || word.includes('=?') || word.length > MAX_PLAIN_WORD;
 }
 
 /**

@@ -133,3 +133,30 @@ test('IDN domains become punycode in headers; UTF-8 local parts stay UTF-8 (RFC 
   const raw = (await composeMail({ ...base, to: ['用户@例子.广告', 'user@bücher.example'] })).toString();
   assert.match(raw, /To: 用户@例子.广告, user@xn--bcher-kva.example/);
 });
+
+test('a DSN (RFC 3464) as multipart/report: delivery-status and rfc822-headers stay readable 7bit', async () => {
+  const status = 'Reporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; nobody@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n';
+  const raw = await composeMail({
+    ...base, report: 'delivery-status', text: 'Your message could not be delivered.',
+    attachments: [{ content: status, contentType: 'message/delivery-status' }, { content: 'Subject: hi\r\nFrom: a@b.c\r\n', contentType: 'text/rfc822-headers' }],
+  });
+  const s = raw.toString();
+  assert.match(s, /Content-Type: multipart\/report; report-type=delivery-status;\r\n boundary="/);
+  assert.match(s, /Content-Type: message\/delivery-status\r\nContent-Transfer-Encoding: 7bit\r\n\r\nReporting-MTA: dns; mx.example.org\r\n/);
+  assert.ok(!/Content-Disposition/.test(s));
+  const m = await parseMail(raw);
+  assert.equal(m.root.contentType, 'multipart/report');
+  assert.equal(m.root.params['report-type'], 'delivery-status');
+  assert.equal(m.text, 'Your message could not be delivered.');
+  assert.equal(m.attachments[0].content.toString(), status);
+  await assert.rejects(composeMail({ ...base, report: 'bogus' as 'delivery-status' }), /report must be/);
+});
+
+test('a header word too long to fold is encoded so no line exceeds 998 characters', async () => {
+  const long = 'x'.repeat(2000);
+  const raw = await composeMail({ ...base, subject: `long ${long} end`, headers: { 'X-Long': long } });
+  for (const l of raw.toString().split('\r\n')) assert.ok(l.length <= 78, `${l.length}`);
+  const m = await parseMail(raw);
+  assert.equal(m.subject, `long ${long} end`);
+  assert.equal(m.headers.find((h) => h.name === 'X-Long')?.value, long);
+});
