@@ -194,6 +194,7 @@ describe('recover()', () => {
       writeFileSync(join(tmp, `${process.pid}.0000.1`), 'this pid, not an active delivery');
       writeFileSync(join(box, 'tmp', 'old-foreign'), 'x');
       writeFileSync(join(box, 'tmp', 'fresh-foreign'), 'x');
+      writeFileSync(join(box, 'tmp', '1700000000.M000001P999999999Q1R00000000.test.example'), 'copy left by a dead process');
       const old = new Date(Date.now() - 40 * 3600 * 1000);
       utimesSync(join(box, 'tmp', 'old-foreign'), old, old);
       writeFileSync(join(box, 'posthorn.lock.abcd'), 'leftover');

@@ -79,6 +79,16 @@ describe('Maildir faults', () => {
     });
   }
 
+  it('rename failing with EXDEV (mailbox on another file system) falls back to a durable copy', async () => {
+    faults.arm('rename', 'EXDEV', /new/);
+    const [s] = await deliverBuffer(store, ['alice@example.com'], MSG);
+    const md = await store.openMaildrop('alice@example.com');
+    assert.deepEqual(await md.readBuffer(s.uid), MSG);
+    await md.release();
+    assert.deepEqual(readdirSync(join(root, '.tmp')), []);
+    assert.deepEqual(readdirSync(join(root, 'example.com', 'alice', 'tmp')), []);
+  });
+
   it('a failing fallback copy -> StoreError, nothing published, no copy left in tmp/', async () => {
     faults.arm('link', 'EPERM');
     faults.arm('copy', 'ENOSPC');

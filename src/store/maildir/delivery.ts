@@ -132,7 +132,7 @@ export class MaildirDelivery implements DeliveryTransaction {
         }),
       );
       for (const r of linked) if (r.status === 'rejected') throw r.reason;
-      await this.publish(mailboxes[last], () => this.store.fs.rename(this.tmpPath, fileOf(last)));
+      await this.publish(mailboxes[last], () => this.moveOrCopy(fileOf(last), join(dirs[last], 'tmp', names[last])));
       published.push(fileOf(last));
       this.created = false;
       await Promise.all([...new Set(dirs)].map((d) => this.store.dirSync.sync(join(d, 'new'))));
@@ -158,13 +158,28 @@ export class MaildirDelivery implements DeliveryTransaction {
       await this.store.fs.link(this.tmpPath, target);
     } catch (err) {
       if (!NO_HARD_LINK.has(errnoCode(err) ?? '')) throw err;
-      try {
-        await this.store.fs.copyDurably(this.tmpPath, viaTmp);
-        await this.store.fs.rename(viaTmp, target);
-      } catch (copyErr) {
-        await this.store.fs.unlinkIfExists(viaTmp).catch(() => undefined);
-        throw copyErr;
-      }
+      await this.copyVia(target, viaTmp);
+    }
+  }
+
+  /** Rename the body into the last mailbox's new/; across file systems, a durable copy instead. */
+  private async moveOrCopy(target: string, viaTmp: string): Promise<void> {
+    try {
+      await this.store.fs.rename(this.tmpPath, target);
+    } catch (err) {
+      if (errnoCode(err) !== 'EXDEV') throw err;
+      await this.copyVia(target, viaTmp);
+      await this.store.fs.unlinkIfExists(this.tmpPath).catch(() => undefined);
+    }
+  }
+
+  private async copyVia(target: string, viaTmp: string): Promise<void> {
+    try {
+      await this.store.fs.copyDurably(this.tmpPath, viaTmp);
+      await this.store.fs.rename(viaTmp, target);
+    } catch (err) {
+      await this.store.fs.unlinkIfExists(viaTmp).catch(() => undefined);
+      throw err;
     }
   }
 

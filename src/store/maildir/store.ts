@@ -186,7 +186,10 @@ export class MaildirStore implements MailStore, StoreInternals {
     }
   }
 
-  /** Other agents' tmp/ leftovers older than staleTmpSeconds, and leftovers of lock-taking older than an hour. */
+  /**
+   * Other agents' tmp/ leftovers older than staleTmpSeconds, our fallback copies left by dead processes, and leftovers
+   * of lock-taking older than an hour.
+   */
   private async cleanMailboxTmps(): Promise<void> {
     const now = Date.now();
     const root = this.options.root;
@@ -210,7 +213,10 @@ export class MaildirStore implements MailStore, StoreInternals {
         }
         for (const name of tmpNames) {
           const path = join(box, 'tmp', name);
-          if (await olderThan(path, now, this.options.staleTmpSeconds)) await this.fs.unlinkIfExists(path);
+          // Our own fallback copies (named like our messages) are garbage as soon as their process is gone.
+          const ownPid = Number(/^\d+\.M\d+P(\d+)Q/.exec(name)?.[1] ?? NaN);
+          const orphan = Number.isInteger(ownPid) && ownPid !== process.pid && !pidAlive(ownPid);
+          if (orphan || (await olderThan(path, now, this.options.staleTmpSeconds))) await this.fs.unlinkIfExists(path);
         }
         if (this.maildrops.has(box)) continue;
         for (const name of await this.fs.readdir(box)) {
