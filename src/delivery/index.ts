@@ -8,7 +8,7 @@ import type { DeliveryConfig } from '../config/schema.js';
 import type { MailStore } from '../store/types.js';
 import { defaultRetryPolicy, type RetryPolicy } from './backoff.js';
 import { systemClock, type Clock } from './clock.js';
-import { ControlServer } from './control.js';
+import { ControlError, ControlServer } from './control.js';
 import { createDkimSigner } from './dkim.js';
 import { createResolver, type MxResolver } from './mx.js';
 import { createNoticeSink } from './notices.js';
@@ -142,15 +142,24 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   const delivery: Delivery = {
     queue,
     async start() {
+      // The control socket first: it also tells whether another server already works on this queue.
+      if (options.controlSocket !== false) {
+        await store.init();
+        const server = new ControlServer(store.paths.socket, delivery, logger);
+        try {
+          await server.listen();
+          control = server;
+        } catch (err) {
+          if (err instanceof ControlError) throw err;
+          // E.g. a socket path over the ~107-byte Unix limit: deliver anyway; `posthorn queue` then works offline.
+          logger.warn('queue.control_socket_unavailable', { path: store.paths.socket, err });
+        }
+      }
       const { records, problems } = await store.recover();
       for (const p of problems) logger.error('queue.broken_record', { problem: p });
       scheduler = sched;
       sched.start([...records, ...pendingCommits.splice(0)]);
       logger.info('queue.started', { messages: records.length });
-      if (options.controlSocket !== false) {
-        control = new ControlServer(store.paths.socket, delivery, logger);
-        await control.listen();
-      }
     },
     async stop() {
       if (control) await control.close();

@@ -30,10 +30,16 @@ export class QueueFullError extends Error {
 }
 
 export class DiskQueue implements OutboundQueue {
+  private ready: Promise<void> | null = null;
   constructor(private readonly o: DiskQueueOptions) {}
 
   async begin(envelope: Envelope, origin: QueueRecord['origin'] = 'submission'): Promise<QueueTransaction> {
     if (envelope.recipients.length === 0) throw new Error('queue: a message needs at least one recipient');
+    this.ready ??= this.o.store.init().catch((err: unknown) => {
+      this.ready = null;
+      throw err;
+    });
+    await this.ready;
     const id = newQueueId(this.o.clock.now());
     const writer = await MessageWriter.open(this.o.store.paths, id);
     const o = this.o;
