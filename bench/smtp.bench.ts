@@ -199,7 +199,9 @@ interface Child {
 
 async function startChild(kind: ServerKind): Promise<Child> {
   const profile = process.env.BENCH_PROFILE === kind ? ['--cpu-prof', `--cpu-prof-dir=${tmpdir()}/smtp-bench-prof`] : [];
-  const proc = fork(import.meta.filename, ['child', kind], { execArgv: ['--import', 'tsx', '--expose-gc', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // The same libuv thread pool size for every server (fsync runs there); BENCH_THREADPOOL overrides Node's default 4.
+  const env = process.env.BENCH_THREADPOOL ? { ...process.env, UV_THREADPOOL_SIZE: process.env.BENCH_THREADPOOL } : process.env;
+  const proc = fork(import.meta.filename, ['child', kind], { env, execArgv: ['--import', 'tsx', '--expose-gc', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const first = await new Promise<{ port: number }>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as { port: number }));
     proc.once('exit', (code) => reject(new Error(`${kind} child exited (${code})`)));
