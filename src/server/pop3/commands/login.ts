@@ -40,10 +40,12 @@ export async function attemptLogin(session: Pop3Session, account: string, mechan
     ctx.throttle.recordFailure(session.remoteAddress, account);
     state.failures++;
     session.log.info('pop3.auth_failed', { account, mechanism, failures: state.failures });
-    session.write(err('AUTH', 'authentication failed'));
     if (state.failures >= ctx.config.auth_lockout_after) {
-      session.write(err(null, 'too many failures, closing'));
+      // One response per command, then the close.
+      session.write(err('AUTH', 'authentication failed; too many failures, closing'));
       session.endAfterReply('auth failures');
+    } else {
+      session.write(err('AUTH', 'authentication failed'));
     }
     return;
   }
