@@ -12,3 +12,7 @@ export { localSocketPath, resolveSubmission, LOCAL_SOCKET_NAME, type SubmissionT
 export { createTransport, transportOptions, type Transport, type TransportOptions, type MailOptions, type SentMessageInfo } from './transport.js';
 export { mail, mailDetailed, configureMail, buildPhpMail, MailArgumentError, type AdditionalHeaders, type MailResult } from './mail.js';
 export { SmtpError } from '../protocol/smtp/error.js';
+export { Pop3Client, Pop3ClientError, type Pop3ClientOptions, type Pop3AuthMethod, type Pop3TlsMode, type ListEntry, type UidEntry } from './pop3/client.js';
+export { fetchMail, type FetchOptions, type FetchResult, type FetchProgress } from './pop3/fetch.js';
+export { parsePop3Url, type ParsedPop3Url } from './pop3/url.js';
+export { EX, exitCodeFor } from './sysexits.js';
