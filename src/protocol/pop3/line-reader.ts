@@ -1,20 +1,21 @@
 /**
  * Incremental, bounded line reader for POP3 (pure: no I/O). Bytes go in with push(); next() hands out one complete line
- * at a time, or null meaning "need more bytes". A line longer than `maxLineLength` is never buffered: its bytes are
- * dropped as they arrive and, once its line end comes, next() reports `too-long` so the session can answer -ERR and
- * carry on in step with the client. Memory per connection is bounded by maxLineLength.
+ * at a time, or null meaning "need more bytes". A line longer than `maxLineLength` is never buffered: next() reports
+ * `too-long` as soon as the limit is passed (so the client gets its -ERR without having to finish the line), and the
+ * rest of that line is dropped as it arrives, up to and including its line end. One event per line either way, so the
+ * session stays in step with the client. Memory per connection is bounded by maxLineLength.
  *
  * Line ends: CRLF; a bare LF is accepted too (QUIRK: RFC 1939 section 3 says CRLF, some clients send LF only).
  */
-export type LineEvent = { kind: 'line'; line: Buffer } | { kind: 'too-long'; length: number };
+export type LineEvent = { kind: 'line'; line: Buffer } | { kind: 'too-long' };
 
 export const DEFAULT_MAX_LINE_LENGTH = 255;
 
 export class LineReader {
   private buffer: Buffer = Buffer.alloc(0);
   private start = 0;
-  /** Octets of the over-long line dropped so far; 0 when not discarding. */
-  private discarding = 0;
+  /** Dropping the rest of an over-long line (already reported). */
+  private discarding = false;
 
   constructor(public maxLineLength: number = DEFAULT_MAX_LINE_LENGTH) {}
 
@@ -34,27 +35,24 @@ export class LineReader {
       const nl = this.buffer.indexOf(0x0a, this.start);
       if (this.discarding) {
         if (nl < 0) {
-          this.discarding += this.buffer.length - this.start;
           this.reset();
           return null;
         }
-        const length = this.discarding + nl + 1 - this.start;
-        this.discarding = 0;
+        this.discarding = false;
         this.start = nl + 1;
-        return { kind: 'too-long', length };
+        continue;
       }
       if (nl < 0) {
-        const pending = this.buffer.length - this.start;
-        if (pending > this.maxLineLength) {
-          this.discarding = pending;
+        if (this.buffer.length - this.start > this.maxLineLength) {
+          this.discarding = true;
           this.reset();
+          return { kind: 'too-long' };
         }
         return null;
       }
-      const lineLength = nl + 1 - this.start; // with the LF
-      if (lineLength > this.maxLineLength) {
+      if (nl + 1 - this.start > this.maxLineLength) {
         this.start = nl + 1;
-        return { kind: 'too-long', length: lineLength };
+        return { kind: 'too-long' };
       }
       const end = nl > this.start && this.buffer[nl - 1] === 0x0d ? nl - 1 : nl;
       const line = this.buffer.subarray(this.start, end);
@@ -72,7 +70,7 @@ export class LineReader {
   discardBuffered(): number {
     const dropped = this.pending;
     this.reset();
-    this.discarding = 0;
+    this.discarding = false;
     return dropped;
   }
 
