@@ -259,3 +259,24 @@ test('a 554 greeting and a DATA-time rejection are SmtpErrors with code and enha
   await conn.quit();
   await server.close();
 });
+
+test('pool: a connection that got an unsolicited 421 while idle is dropped, the next send opens a fresh one', async () => {
+  const { SmtpPool } = await import('../../src/client/smtp/pool.js');
+  const script = ordinaryScript();
+  let connections = 0;
+  const server = await startScriptedServer({
+    onLine: (line) => {
+      if (line.startsWith('EHLO')) connections++;
+      if (line === '.' && connections === 1) return '250 queued\r\n421 4.4.2 idle timeout\r\n';
+      return script(line);
+    },
+  });
+  const pool = new SmtpPool({ host: '127.0.0.1', port: server.port, tls: 'off', maxConnections: 1 });
+  await pool.send({ from: 'a@example.com', to: ['b@example.com'] }, MESSAGE);
+  // The 421 came in the same segment as the 250, so it is already queued as an unsolicited reply.
+  const second = await pool.send({ from: 'a@example.com', to: ['b@example.com'] }, MESSAGE);
+  assert.equal(second.reply.code, 250);
+  assert.equal(connections, 2);
+  await pool.close();
+  await server.close();
+});

@@ -121,6 +121,11 @@ export class SmtpChannel {
     return this.failure !== null;
   }
 
+  /** Replies received that no command asked for (e.g. a 421 before an idle close). */
+  get unsolicited(): number {
+    return this.waiter ? 0 : this.queue.length + (this.reader.pending ? 1 : 0);
+  }
+
   private data(chunk: Buffer): void {
     if (this.failure) return;
     let replies: SmtpReply[];

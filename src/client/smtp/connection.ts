@@ -94,6 +94,11 @@ export class SmtpConnection {
     return this.channel.closed;
   }
 
+  /** Open, idle and clean: no reply arrived that nobody asked for (such as "421 idle timeout"). */
+  get usable(): boolean {
+    return !this.channel.closed && !this.busy && this.channel.unsolicited === 0;
+  }
+
   /** Connect, read the greeting, EHLO, STARTTLS per the mode, AUTH when credentials are given. */
   static async connect(options: SmtpClientOptions): Promise<SmtpConnection> {
     const name = options.name ?? defaultEhloName();
@@ -178,6 +183,11 @@ export class SmtpConnection {
   async send(envelope: SmtpEnvelope, message: MessageSource, options: { size?: number } = {}): Promise<SendResult> {
     if (this.busy) throw new Error('SmtpConnection.send: a transaction is already running on this connection');
     if (this.channel.closed) throw new SmtpConnectionError('connection is closed', 'closed');
+    if (this.channel.unsolicited > 0) {
+      // A reply nobody asked for would be read as the answer to MAIL FROM: the session is out of step.
+      this.channel.close();
+      throw new SmtpConnectionError('the server sent an unsolicited reply (e.g. 421 timeout); connection dropped', 'closed');
+    }
     this.busy = true;
     try {
       const result = await runTransaction(this.channel, this.extensions, envelope, message, {

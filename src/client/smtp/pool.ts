@@ -70,10 +70,11 @@ export class SmtpPool {
     while (this.idle.length) {
       const { connection, timer } = this.idle.pop()!;
       clearTimeout(timer);
-      if (!connection.closed) {
+      if (connection.usable) {
         connection.ref();
         return Promise.resolve(connection);
       }
+      connection.close();
       this.open--;
     }
     if (this.open < this.max) return this.create();
