@@ -187,7 +187,9 @@ describe('group commit of directory fsyncs', () => {
     } as unknown as FsOps;
     return { fs, pending };
   }
-  const tick = () => new Promise((r) => setImmediate(r));
+  const tick = async () => {
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  };
 
   it('shares one fsync among requests of the same tick, never resolving a later request early', async () => {
     const { fs, pending } = fakeFs();
@@ -211,6 +213,27 @@ describe('group commit of directory fsyncs', () => {
     await tick();
     assert.deepEqual(resolved, ['a1', 'a2', 'b1', 'a3']);
     assert.equal(syncer.fsyncs, 3);
+  });
+
+  it('with maxInFlight > 1, starts the next fsync without waiting for the running one', async () => {
+    const { fs, pending } = fakeFs();
+    const syncer = new DirSyncer(fs, 2);
+    const resolved: string[] = [];
+    void syncer.sync('/a').then(() => resolved.push('a1'));
+    await tick();
+    void syncer.sync('/a').then(() => resolved.push('a2'));
+    await tick();
+    void syncer.sync('/a').then(() => resolved.push('a3'));
+    await tick();
+    assert.equal(pending.length, 2, 'two fsyncs run, the third request waits');
+    pending[1].done(); // the second finishes first: only a2 is covered
+    await tick();
+    assert.deepEqual(resolved, ['a2']);
+    assert.equal(pending.length, 3, 'a3 got its own fsync as soon as a slot was free');
+    pending[0].done();
+    pending[2].done();
+    await tick();
+    assert.deepEqual(resolved.sort(), ['a1', 'a2', 'a3']);
   });
 
   it('passes an fsync failure to every request of that batch', async () => {

@@ -35,6 +35,10 @@ export interface MaildirStoreOptions {
    * host name) is taken over when it has not been refreshed for this long; holders refresh every quarter. Default 1 h.
    */
   foreignLockSeconds?: number;
+  /**
+   * Directory fsyncs of one mailbox that may run at once; commits arriving meanwhile share the next one. Default 1.
+   */
+  dirFsyncConcurrency?: number;
   /** Fault injection for tests: called before each file system operation; may throw or delay. */
   faultHook?: FaultHook;
 }
@@ -65,7 +69,7 @@ export class MaildirStore implements MailStore, StoreInternals {
     };
     this.fs = new FsOps(options.faultHook);
     this.names = new NameMaker(this.options.hostname);
-    this.dirSync = new DirSyncer(this.fs);
+    this.dirSync = new DirSyncer(this.fs, Math.max(1, options.dirFsyncConcurrency ?? 1));
     this.tmpDir = join(this.options.root, TMP_DIR);
   }
 
