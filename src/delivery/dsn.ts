@@ -16,6 +16,8 @@ export interface DsnOptions {
   /** Give-up time of pending recipients (Will-Retry-Until in delay notices), epoch ms. */
   willRetryUntil?: number;
   now: number;
+  /** Size of the whole original when `original` given to buildDsn is only its beginning (large messages). */
+  originalSize?: number;
 }
 
 export interface BuiltDsn {
@@ -124,7 +126,7 @@ export function buildDsn(rec: QueueRecord, items: NoticeItem[], original: Buffer
   const status = [perMessage.join('\r\n'), ...perRecipient].join('\r\n\r\n') + '\r\n';
 
   const wantFull = rec.envelope.dsnRet === 'FULL' || (rec.envelope.dsnRet === undefined && actions.has('failed'));
-  const full = wantFull && original.length <= o.maxReturnSize;
+  const full = wantFull && (o.originalSize ?? original.length) <= o.maxReturnSize && (o.originalSize ?? original.length) <= original.length;
   const returned = full ? original : headerBlock(original);
   const eightBit = !isAscii(status) || returned.some((b) => b >= 0x80) || utf8Sender;
 

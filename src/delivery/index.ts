@@ -53,6 +53,8 @@ export interface DeliveryOptions {
   maxReturnSize?: number;
   /** Largest message the queue takes, octets (default 100 MiB; the SMTP server's SIZE limit applies before). */
   maxMessageSize?: number;
+  /** Messages larger than this many octets are streamed from disk on each attempt (default 1 MiB). */
+  streamThreshold?: number;
   /** Keep idle connections for reuse this long, ms (default 5000), for at most this many transactions (default 100). */
   connectionIdleMs?: number;
   maxTransactionsPerConnection?: number;
@@ -132,6 +134,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     maxConcurrencyPerDestination: cfg.max_concurrency_per_domain ?? 4,
     mxPort: options.mxPort ?? 25,
     maxMxHosts: 10,
+    streamThreshold: options.streamThreshold ?? 1024 * 1024,
     clock,
     random,
     logger,

@@ -24,17 +24,23 @@ export interface NoticeSinkOptions {
   directory?: Directory;
 }
 
+/** Most octets read from a large original to find its header block. */
+const HEAD_LIMIT = 256 * 1024;
+
 export function createNoticeSink(o: NoticeSinkOptions): NoticeSink {
   return async (rec, items) => {
     const sender = rec.envelope.mailFrom;
     if (sender === '') return; // RFC 3461/5321: never a notice about a notice.
-    const original = await o.queueStore.readMessage(rec.id);
+    // Only what can be returned is read: the whole message when it is small enough, else its beginning (headers).
+    const original =
+      rec.size <= o.maxReturnSize ? await o.queueStore.readMessage(rec.id) : await o.queueStore.readMessageHead(rec.id, HEAD_LIMIT);
     const now = o.clock.now();
     const dsn = buildDsn(rec, items, original, {
       hostname: o.hostname,
       maxReturnSize: o.maxReturnSize,
       willRetryUntil: rec.createdAt + o.giveUpAfterSeconds * 1000,
       now,
+      originalSize: rec.size,
     });
     const actions = items.map((i) => `${i.recipient.address}:${i.action}`);
     if (o.store && o.directory) {

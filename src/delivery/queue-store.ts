@@ -178,6 +178,18 @@ export class QueueStore {
     return fsp.readFile(this.messagePath(id));
   }
 
+  /** The first `limit` octets of a message (for the header block of a large one). */
+  async readMessageHead(id: string, limit: number): Promise<Buffer> {
+    const fh = await fsp.open(this.messagePath(id), 'r');
+    try {
+      const buf = Buffer.alloc(limit);
+      const { bytesRead } = await fh.read(buf, 0, limit, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** Write a record to a fsynced temporary file; answers its path, for installRecord(). */
   async prepareRecord(rec: QueueRecord): Promise<string> {
     if (!isQueueId(rec.id)) throw new Error(`bad queue id ${JSON.stringify(rec.id)}`);

@@ -4,6 +4,8 @@
  * sink. Recipients of one message bound for the same destination go in one transaction; different destinations are
  * attempted independently. Changes to a record are serialised per message.
  */
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import type { Logger } from '../observability/log.js';
 import { SmtpError } from '../protocol/smtp/error.js';
 import { retryDelayMs, type RetryPolicy } from './backoff.js';
@@ -37,6 +39,8 @@ export interface SchedulerOptions {
   maxConcurrencyPerDestination: number;
   mxPort: number;
   maxMxHosts: number;
+  /** Messages larger than this (octets) are streamed from disk for each attempt instead of read into memory. */
+  streamThreshold: number;
   clock: Clock;
   random: () => number;
   logger: Logger;
@@ -244,14 +248,22 @@ export class Scheduler {
     let fallback: ReplyInfo = { code: 451, enhanced: '4.4.0', text: 'no delivery attempt was possible' };
     let fallbackMta: string | undefined;
     try {
-      const body = await this.o.store.readMessage(rec.id);
+      const dkim = rec.dkim ? Buffer.from(rec.dkim, 'latin1') : null;
+      let body: OutgoingMessage['body'];
+      if (rec.size <= this.o.streamThreshold) {
+        const whole = await this.o.store.readMessage(rec.id);
+        body = dkim ? Buffer.concat([dkim, whole]) : whole;
+      } else {
+        const path = this.o.store.messagePath(rec.id);
+        body = { size: (dkim?.length ?? 0) + rec.size, open: () => messageStream(dkim, path) };
+      }
       const message: OutgoingMessage = {
         mailFrom: rec.envelope.mailFrom,
         recipients: indexes.map((i) => {
           const r = rec.recipients[i];
           return { address: r.address, ...(r.notify ? { notify: r.notify } : {}), ...(r.orcpt ? { orcpt: r.orcpt } : {}) };
         }),
-        body: rec.dkim ? Buffer.concat([Buffer.from(rec.dkim, 'latin1'), body]) : body,
+        body,
         bodyType: rec.envelope.body,
         smtputf8: rec.envelope.smtputf8,
         ...(rec.envelope.envid !== undefined ? { envid: rec.envelope.envid } : {}),
@@ -399,6 +411,18 @@ export class Scheduler {
       await this.o.store.writeRecord(rec);
     }
   }
+}
+
+function messageStream(prefix: Buffer | null, path: string): Readable {
+  const file = createReadStream(path, { highWaterMark: 256 * 1024 });
+  if (!prefix) return file;
+  return Readable.from(
+    (async function* () {
+      yield prefix;
+      yield* file;
+    })(),
+    { objectMode: false },
+  );
 }
 
 function errorReply(err: unknown, enhanced: string, what: string): ReplyInfo {

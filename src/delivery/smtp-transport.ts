@@ -74,13 +74,15 @@ class ClientSession implements RemoteSession {
           ...(m.ret ? { dsnRet: m.ret } : {}),
           ...(m.envid !== undefined ? { envid: m.envid } : {}),
         },
-        m.body,
+        Buffer.isBuffer(m.body) ? m.body : m.body.open(),
+        Buffer.isBuffer(m.body) ? {} : { size: m.body.size },
       );
       const final: ReplyInfo = { code: result.reply.code, enhanced: result.reply.enhancedCode, text: result.reply.lines.join(' ') };
       return { recipients: result.recipients.map((r) => (r.accepted ? final : fromRecipient(r))), dsn };
     } catch (err) {
       if (err instanceof SmtpTransactionError) {
-        if (err.code === 0 && (err.stage === 'CAPABILITY' || err.stage === 'SIZE')) throw capabilityError(err);
+        // A streamed 8-bit message meets a server without 8BITMIME only mid-DATA (the connection is then closed).
+        if (err.code === 0 && (err.stage === 'CAPABILITY' || err.stage === 'SIZE' || /8-bit data/.test(err.message))) throw capabilityError(err);
         if (err.code === 0) throw networkError(err);
         if (err.stage === 'MAIL' || err.recipients.length !== m.recipients.length) throw new SmtpError(err.code, err.enhancedCode, err.message);
         const failure: ReplyInfo = { code: err.code, enhanced: err.enhancedCode, text: err.message };

@@ -2,6 +2,7 @@
  * What remote delivery needs from an SMTP client, kept narrow so the scheduler can be tested with a fake and the real
  * client (src/client/smtp) plugs in through an adapter (smtp-transport.ts).
  */
+import type { Readable } from 'node:stream';
 import type { ReplyInfo } from './record.js';
 import type { DsnNotify } from './types.js';
 
@@ -45,11 +46,20 @@ export interface OutgoingRecipient {
   orcpt?: string;
 }
 
+export interface StreamedBody {
+  /** Octets the stream will yield. */
+  size: number;
+  open(): Readable;
+}
+
 export interface OutgoingMessage {
   mailFrom: string;
   recipients: OutgoingRecipient[];
-  /** The message (CRLF line ends, not dot-stuffed; the client stuffs). */
-  body: Buffer;
+  /**
+   * The message (CRLF line ends, not dot-stuffed; the client stuffs): whole in memory, or for large messages a source
+   * opened afresh for each transaction (so trying the next MX re-reads the file instead of holding it in memory).
+   */
+  body: Buffer | StreamedBody;
   bodyType: '7BIT' | '8BITMIME' | 'BINARYMIME';
   smtputf8: boolean;
   envid?: string;

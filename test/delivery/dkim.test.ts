@@ -34,12 +34,14 @@ describe('DKIM signing (verified by mailauth)', () => {
 
       const clock = new FakeClock(Date.now());
       const transport = new FakeTransport(() => OK, clock);
-      const d = createDelivery({ dataDir: dir, hostname: 'mx.example.org', config: { routes: { '*': '127.0.0.1:25' } }, transport, clock, controlSocket: false });
+      // streamThreshold 0: the signed message is streamed (signature header + file), exercising that path too.
+      const d = createDelivery({ dataDir: dir, hostname: 'mx.example.org', config: { routes: { '*': '127.0.0.1:25' } }, transport, clock, controlSocket: false, streamThreshold: 0 });
       await d.start();
       await d.queue.enqueue({ mailFrom: 'bounces@example.org', recipients: [{ address: 'bob@remote.test' }], body: '7BIT', smtputf8: false }, message());
       await d.queue.enqueue({ mailFrom: 'x@other.test', recipients: [{ address: 'bob@remote.test' }], body: '7BIT', smtputf8: false }, message('x@other.test'));
       await d.idle();
       await d.stop();
+      assert.equal(transport.streamed, 2);
       const [signed, unsigned] = transport.attempts.map((a) => a.message.body);
       assert.doesNotMatch(unsigned.toString(), /DKIM-Signature/i, 'no key for other.test: not signed');
       assert.match(signed.toString(), /^DKIM-Signature: /);

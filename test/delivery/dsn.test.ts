@@ -124,6 +124,33 @@ describe('delivery status notifications (RFC 3464)', () => {
     assert.match(dsn.message.toString(), /Content-Transfer-Encoding: 8bit/);
   });
 
+  it('through the queue, an original over maxReturnSize comes back as headers only even with RET=FULL', async () => {
+    const { dir, cleanup } = await tempDataDir();
+    const clock = new FakeClock();
+    const transport = new FakeTransport((rcpt) => (rcpt.startsWith('bad') ? REJECT : OK), clock);
+    const d = createDelivery({ dataDir: dir, hostname: 'h.test', config: { routes: { '*': '127.0.0.1:25' } }, transport, clock, controlSocket: false, maxReturnSize: 1000 });
+    try {
+      await d.start();
+      const big = Buffer.concat([original, Buffer.from('y'.repeat(5000) + '\r\n')]);
+      await d.queue.enqueue({ mailFrom: 'alice@example.org', recipients: [{ address: 'bad@remote.test' }], body: '7BIT', smtputf8: false, dsnRet: 'FULL' }, big);
+      await d.queue.enqueue({ mailFrom: 'alice@example.org', recipients: [{ address: 'bad2@remote.test' }], body: '7BIT', smtputf8: false, dsnRet: 'FULL' }, original);
+      await d.idle();
+      const bounces = transport.attempts.filter((a) => a.message.mailFrom === '').map((a) => a.message.body);
+      assert.equal(bounces.length, 2);
+      const bigBounce = bounces.find((b) => b.includes('Final-Recipient: rfc822; bad@remote.test'));
+      const smallBounce = bounces.find((b) => b.includes('Final-Recipient: rfc822; bad2@remote.test'));
+      assert.ok(bigBounce && smallBounce);
+      const [forBig, forSmall] = await Promise.all([parseDsn(bigBounce), parseDsn(smallBounce)]);
+      assert.ok(forBig.parts.some((p) => p.contentType === 'text/rfc822-headers'));
+      assert.ok(!forBig.parts.some((p) => p.contentType === 'message/rfc822'));
+      assert.doesNotMatch(bigBounce.toString(), /yyyy/);
+      assert.ok(forSmall.parts.some((p) => p.contentType === 'message/rfc822'));
+    } finally {
+      await d.stop();
+      await cleanup();
+    }
+  });
+
   it('bounces to a local sender go to the MailStore, not to the network; unknown local senders get none', async () => {
     const { dir, cleanup } = await tempDataDir();
     const clock = new FakeClock();

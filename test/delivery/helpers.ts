@@ -42,7 +42,8 @@ export class FakeClock implements Clock {
 
 export interface Attempt {
   target: DeliveryTarget;
-  message: OutgoingMessage;
+  /** The message, with the body read into a Buffer whatever form it came in. */
+  message: OutgoingMessage & { body: Buffer };
   at: number;
 }
 
@@ -56,6 +57,8 @@ export const REJECT: ReplyInfo = { code: 550, enhanced: '5.1.1', text: 'no such 
 export class FakeTransport implements RemoteTransport {
   attempts: Attempt[] = [];
   connections = 0;
+  /** Transactions whose body came as a stream (large messages). */
+  streamed = 0;
   active = 0;
   maxActive = 0;
   /** Hold transactions until release() is called. */
@@ -96,7 +99,10 @@ export class FakeTransport implements RemoteTransport {
           const sendErr = self.sendError?.(target);
           if (sendErr) throw sendErr;
           const n = self.attempts.filter((a) => a.target.host === target.host).length;
-          self.attempts.push({ target, message, at: self.clock?.now() ?? Date.now() });
+          const at = self.clock?.now() ?? Date.now();
+          const body = Buffer.isBuffer(message.body) ? message.body : Buffer.concat(await message.body.open().toArray());
+          if (!Buffer.isBuffer(message.body)) self.streamed++;
+          self.attempts.push({ target, message: { ...message, body }, at });
           const replies = message.recipients.map((r) => self.script(r.address, target, n));
           if (replies.includes('drop')) {
             usable = false;

@@ -81,6 +81,24 @@ describe('remote delivery to smtp-server peers', () => {
     assert.deepEqual(d.list(), []);
   });
 
+  it('streams a large message from disk on each attempt and it arrives byte for byte', async () => {
+    const mx = await peer();
+    const d = await start(mx.port, {}, { streamThreshold: 64 * 1024 });
+    const lines: string[] = [];
+    for (let i = 0; i < 30_000; i++) lines.push(i % 7 === 0 ? `.line ${i} starts with a dot` : `line ${i} ${'x'.repeat(60)}`);
+    const big = Buffer.concat([message(), Buffer.from(lines.join('\r\n') + '\r\n')]);
+    assert.ok(big.length > 1_500_000);
+    await d.queue.enqueue(env(['big@remote.test']), big);
+    await d.idle();
+    assert.equal(mx.received.length, 1);
+    assert.equal(mx.received[0].body.length, big.length);
+    const got = mx.received[0].body;
+    const want = big.toString();
+    let i = 0;
+    while (i < want.length && got[i] === want[i]) i++;
+    assert.equal(i, want.length, `first difference at ${i}: ${JSON.stringify(got.slice(i - 20, i + 40))} vs ${JSON.stringify(want.slice(i - 20, i + 40))}`);
+  });
+
   it('defers on 4xx and delivers on the retry; rejects on 5xx and bounces to the sender from <>', async () => {
     let deferring = true;
     const mx = await peer({
