@@ -5,7 +5,8 @@ import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Readable } from 'node:stream';
 import { StoreError, type MailStore } from '../../src/store/types.js';
-import { deliverBuffer } from '../../src/store/deliver.js';
+import { deliverBuffer, deliverStream } from '../../src/store/deliver.js';
+import { Readable as NodeReadable } from 'node:stream';
 import { topOfMessage } from '../../src/store/top.js';
 
 export interface StoreUnderTest {
@@ -138,6 +139,21 @@ export function runStoreContract(name: string, make: () => Promise<StoreUnderTes
       const md = await store.openMaildrop('alice@example.com');
       assert.ok((await md.readBuffer(s.uid)).equals(data));
       assert.ok((await collect(md.read(s.uid))).equals(data));
+      await md.release();
+    });
+
+    it('delivers from a stream, and aborts when the stream fails', async () => {
+      const data = message('streamed', 50);
+      const [s] = await deliverStream(store, ['alice@example.com'], NodeReadable.from([data.subarray(0, 7), data.subarray(7, 500), data.subarray(500)]));
+      assert.equal(s.size, data.length);
+      async function* broken(): AsyncGenerator<Buffer> {
+        yield data.subarray(0, 100);
+        throw new Error('connection lost');
+      }
+      await assert.rejects(deliverStream(store, ['alice@example.com'], broken()), /connection lost/);
+      const md = await store.openMaildrop('alice@example.com');
+      assert.deepEqual(md.entries, [{ uid: s.uid, size: data.length }]);
+      assert.deepEqual(await md.readBuffer(s.uid), data);
       await md.release();
     });
 
