@@ -67,8 +67,11 @@ export interface Delivery {
   readonly queue: OutboundQueue & { enqueue: DiskQueue['enqueue'] };
   /** Recover the queue from disk, start delivering, open the control socket. */
   start(): Promise<void>;
-  /** Stop scheduling, wait for running attempts, close connections and the control socket. */
-  stop(): Promise<void>;
+  /**
+   * Stop scheduling; wait up to graceMs (default 10 s) for running attempts, then cut their connections (those
+   * recipients stay queued); close connections and the control socket.
+   */
+  stop(graceMs?: number): Promise<void>;
   list(): QueueSummary[];
   show(id: string): QueueRecord | undefined;
   retry(id?: string): Promise<number>;
@@ -164,10 +167,10 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       sched.start([...records, ...pendingCommits.splice(0)]);
       logger.info('queue.started', { messages: records.length });
     },
-    async stop() {
+    async stop(graceMs?: number) {
       if (control) await control.close();
       control = null;
-      await sched.stop();
+      await sched.stop(graceMs);
       await pool.closeAll();
     },
     list: () => sched.list(),

@@ -20,6 +20,8 @@ interface Idle {
 export class ConnectionPool {
   private readonly idle = new Map<string, Idle[]>();
   private readonly uses = new WeakMap<RemoteSession, number>();
+  /** Sessions handed out and not yet given back. */
+  private readonly busy = new Set<RemoteSession>();
   private closed = false;
 
   constructor(
@@ -30,6 +32,7 @@ export class ConnectionPool {
 
   /** An open session to the target: a reused idle one (after a successful RSET) or a new connection. */
   async acquire(target: DeliveryTarget): Promise<RemoteSession> {
+    if (this.closed) throw new Error('delivery is stopping');
     const list = this.idle.get(targetKey(target));
     while (list && list.length > 0) {
       const { session, timer } = list.pop() as Idle;
@@ -37,6 +40,7 @@ export class ConnectionPool {
       if (!session.usable) continue;
       try {
         await session.reset();
+        this.busy.add(session);
         return session;
       } catch {
         await session.close().catch(() => {});
@@ -44,11 +48,17 @@ export class ConnectionPool {
     }
     const session = await this.transport.connect(target, this.heloName);
     this.uses.set(session, 0);
+    if (this.closed) {
+      await session.close().catch(() => {});
+      throw new Error('delivery is stopping');
+    }
+    this.busy.add(session);
     return session;
   }
 
   /** Give a session back after a transaction: keep it for reuse or close it. */
   async release(session: RemoteSession): Promise<void> {
+    this.busy.delete(session);
     const used = (this.uses.get(session) ?? 0) + 1;
     this.uses.set(session, used);
     if (this.closed || !session.usable || used >= this.options.maxTransactionsPerConnection) {
@@ -69,7 +79,24 @@ export class ConnectionPool {
   }
 
   async discard(session: RemoteSession): Promise<void> {
+    this.busy.delete(session);
     await session.close().catch(() => {});
+  }
+
+  /** Stop handing out connections and close the idle ones. */
+  async drain(): Promise<void> {
+    this.closed = true;
+    const all = [...this.idle.values()].flat();
+    this.idle.clear();
+    for (const { timer } of all) clearTimeout(timer);
+    await Promise.all(all.map(({ session }) => session.close().catch(() => {})));
+  }
+
+  /** Close the connections in use too: their transactions fail (and are retried later). */
+  async abortBusy(): Promise<void> {
+    const list = [...this.busy];
+    this.busy.clear();
+    await Promise.all(list.map((s) => s.close().catch(() => {})));
   }
 
   async closeAll(): Promise<void> {

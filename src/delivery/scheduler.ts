@@ -84,11 +84,26 @@ export class Scheduler {
     this.pump();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop starting attempts; give running ones graceMs to finish, then close their connections (they are recorded as
+   * temporary failures and retried after restart); resolve once every record write is done.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     this.running = false;
     if (this.timer !== null) this.o.clock.cancel(this.timer);
     this.timer = null;
     this.timerAt = Infinity;
+    await this.o.pool.drain();
+    if (this.jobs.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+      const result = await Promise.race([Promise.allSettled([...this.jobs]).then(() => 'done' as const), grace]);
+      clearTimeout(timer);
+      if (result === 'timeout') {
+        this.o.logger.warn('queue.stop_aborting', { running: this.jobs.size });
+        await this.o.pool.abortBusy();
+      }
+    }
     while (this.jobs.size > 0) await Promise.allSettled([...this.jobs]);
     await Promise.allSettled([...this.entries.values()].map((e) => e.chain));
   }

@@ -152,6 +152,21 @@ describe('remote delivery to smtp-server peers', () => {
     assert.deepEqual(mx.received[0].to, ['a@remote.test', 'b@remote.test']);
   });
 
+  it('stop() cuts a transaction that outlives the grace period; the recipient stays queued', async () => {
+    const mx = await peer({ dataDelayMs: 20_000 });
+    const d = await start(mx.port);
+    const id = await d.queue.enqueue(env(['slow@remote.test']), message());
+    while (mx.transactions === 0) await new Promise((r) => setTimeout(r, 10));
+    const t0 = Date.now();
+    await d.stop(200);
+    assert.ok(Date.now() - t0 < 5000, `stopped in ${Date.now() - t0} ms`);
+    delivery = null;
+    const again = await start(mx.port);
+    const r = again.show(id)?.recipients[0];
+    assert.equal(r?.status, 'pending');
+    assert.equal(r?.attempts, 1);
+  });
+
   it('tries the next MX when the first refuses the connection', async () => {
     const live = await peer();
     const d = await start(live.port);
