@@ -10,7 +10,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-export const YOUNG_GC_EVERY_BYTES = 4 * 1024 * 1024;
+export const YOUNG_GC_EVERY_BYTES = 2 * 1024 * 1024;
 
 type GcFunction = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
 let gcFunction: GcFunction | null | undefined;
