@@ -8,6 +8,7 @@ import { deliverBuffer } from '../../src/store/deliver.js';
 import { encodeComponent, mailboxComponents } from '../../src/store/maildir/names.js';
 import { parseMessageName } from '../../src/store/maildir/names.js';
 import type { MaildirStore } from '../../src/store/maildir/index.js';
+import { StoreError } from '../../src/store/types.js';
 import { maildirStore, tempRoot } from './helpers.js';
 
 async function collect(stream: Readable): Promise<Buffer> {
@@ -89,6 +90,19 @@ describe('Maildir layout', () => {
     renameSync(join(box, 'cur', `${name}:2,FRS`), join(box, 'cur', `${name}:2,S`));
     await md.commitDeletions([s.uid]);
     assert.deepEqual(readdirSync(join(box, 'cur')), []);
+  });
+
+  it('answers StoreError("missing") for a message another tool deleted, and still deletes the rest', async () => {
+    const [a] = await deliverBuffer(store, ['alice@example.com'], Buffer.from('A: 1\r\n\r\n'));
+    const [b] = await deliverBuffer(store, ['alice@example.com'], Buffer.from('A: 2\r\n\r\n'));
+    const md = await store.openMaildrop('alice@example.com');
+    const box = join(root, 'example.com', 'alice', 'new');
+    const { unlinkSync } = await import('node:fs');
+    unlinkSync(join(box, readdirSync(box).find((n) => n.startsWith(a.uid))!));
+    await assert.rejects(md.readBuffer(a.uid), (e: unknown) => e instanceof StoreError && e.kind === 'missing');
+    await assert.rejects(collect(md.read(a.uid)), (e: unknown) => e instanceof StoreError && e.kind === 'missing');
+    await md.commitDeletions([a.uid, b.uid]);
+    assert.deepEqual(await store.list('alice@example.com'), []);
   });
 
   it('reads files dropped in by other tools with LF line ends, at their CRLF size', async () => {
