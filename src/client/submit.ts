@@ -10,7 +10,13 @@ export function describeTarget(target: SubmissionTarget): string {
   return target.kind === 'url' ? redactUrl(target.url) : `local socket ${target.path}`;
 }
 
+/** Longest Unix socket path the kernel accepts (sun_path is 108 bytes on Linux, including the NUL). */
+const MAX_SOCKET_PATH = 107;
+
 export async function submitMessage(target: SubmissionTarget, envelope: SmtpEnvelope, message: MessageSource): Promise<SendResult> {
+  if (target.kind === 'local' && Buffer.byteLength(target.path) > MAX_SOCKET_PATH) {
+    throw new SmtpConnectionError(`the local socket path ${target.path} is longer than ${MAX_SOCKET_PATH} bytes (a Unix socket limit); use a shorter --data path or --smtp URL`, 'connect');
+  }
   let connection: SmtpConnection;
   try {
     connection = await SmtpConnection.connect(target.options);

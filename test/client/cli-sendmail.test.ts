@@ -12,6 +12,7 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { localSocketPath } from '../../src/client/local.js';
 import { parseSendmailArgs, runSendmail } from '../../src/cli/commands/sendmail.js';
+import { runSend } from '../../src/cli/commands/send.js';
 import { RecordingQueue, startSmtp } from '../smtp/fixture.js';
 import { startSmtpServer } from './support.js';
 
@@ -77,10 +78,11 @@ test('sendmail -t -i as PHP runs it: local and remote recipients, Bcc removed, l
 test('sendmail -f sender -F name with recipients as arguments; without -i a lone dot ends the message', async () => {
   const s = await localServer();
   try {
-    const r = await run(['sendmail', '-oi', '-fbounce@example.com', '-F', 'Cron Daemon', '-odb', 'alice@example.com'], 'Subject: cron\n\nout\n', { POSTHORN_DATA: s.dir });
-    assert.equal(r.code, 0, r.stderr);
-    const r2 = await run(['sendmail', '-f', 'bounce@example.com', 'alice@example.com'], 'Subject: dots\n\nbefore\n.\nafter\n', { POSTHORN_DATA: s.dir });
-    assert.equal(r2.code, 0, r2.stderr);
+    const errors: string[] = [];
+    const io = (stdin: string) => ({ stdin: [Buffer.from(stdin)], stderr: (t: string) => errors.push(t), env: { POSTHORN_DATA: s.dir } });
+    assert.equal(await runSendmail(['-oi', '-fbounce@example.com', '-F', 'Cron Daemon', '-odb', 'alice@example.com'], io('Subject: cron\n\nout\n')), 0);
+    assert.equal(await runSendmail(['-f', 'bounce@example.com', 'alice@example.com'], io('Subject: dots\n\nbefore\n.\nafter\n')), 0);
+    assert.deepEqual(errors, []);
     const [first, second] = s.t.store.messages('alice@example.com').map((b) => b.toString());
     assert.match(first, /^From: "Cron Daemon" <bounce@example\.com>\r\n/m);
     assert.match(second, /\r\n\r\nbefore\r\n$/);
@@ -93,9 +95,10 @@ test('sendmail -f sender -F name with recipients as arguments; without -i a lone
 test('sendmail exit codes: 75 when the server cannot be reached, 64 for usage, 67 when every recipient is unknown', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'posthorn-sendmail-'));
   try {
-    const down = await run(['sendmail', '-t', '-i'], PHP_STDIN, { POSTHORN_DATA: dir, POSTHORN_SMTP_URL: '' });
-    assert.equal(down.code, 75);
-    assert.match(down.stderr, /cannot reach the local Posthorn server/);
+    const stderr: string[] = [];
+    const down = await runSendmail(['-t', '-i'], { stdin: [Buffer.from(PHP_STDIN)], stderr: (t) => stderr.push(t), env: { POSTHORN_DATA: dir } });
+    assert.equal(down, 75);
+    assert.match(stderr.join(''), /cannot reach the local Posthorn server at .*posthorn\.sock/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -149,9 +152,13 @@ test('posthorn send with an SMTP URL, an attachment and an HTML file', async () 
     assert.equal(parsed.attachments[0].filename, 'report.csv');
     assert.equal(server.received[0].envelope.rcptTo.length, 3);
     assert.doesNotMatch(server.received[0].raw.toString(), /hidden/);
-    const bad = await run(['send', '--to', 'x@example.com', '--smtp', 'smtp://alice:wrong@127.0.0.1:' + server.port + '/?tls=off'], 'x', {});
-    assert.equal(bad.code, 77);
-    assert.match(bad.stderr, /AUTH PLAIN failed: 535/);
+    const errors: string[] = [];
+    const bad = await runSend(
+      { to: ['x@example.com'], cc: [], bcc: [], attach: [], header: [], smtp: `smtp://alice:wrong@127.0.0.1:${server.port}/?tls=off` },
+      { stdin: [Buffer.from('x')], stdout: () => {}, stderr: (t) => errors.push(t) },
+    );
+    assert.equal(bad, 77);
+    assert.match(errors.join(''), /AUTH PLAIN failed: 535/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await server.close();

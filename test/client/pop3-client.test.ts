@@ -10,7 +10,7 @@ import { Pop3Client, Pop3ClientError } from '../../src/client/pop3/client.js';
 import { Pop3Reader, Pop3ProtocolError, type StatusLine } from '../../src/client/pop3/reader.js';
 import { fetchMail, defaultStateFile, type FetchOptions } from '../../src/client/pop3/fetch.js';
 import { parsePop3Url } from '../../src/client/pop3/url.js';
-import { runFetch } from '../../src/cli/commands/fetch.js';
+import { progressLine, runFetch } from '../../src/cli/commands/fetch.js';
 import { ALICE, ALICE_PASSWORD, BOB, BOB_SECRET, deliver, message, startPop3 } from '../support/pop3-fixture.js';
 import { certificate } from './support.js';
 
@@ -63,7 +63,10 @@ test('USER/PASS, STAT, LIST, UIDL, RETR (unstuffed), TOP, DELE and QUIT against 
     await c.top(2, 0, { write: (b: Buffer) => (chunks.push(Buffer.from(b)), true) });
     assert.match(Buffer.concat(chunks).toString(), /^From: sender@example\.net\r\n[\s\S]*Subject: two\r\n\r\n$/);
     await assert.rejects(c.retr(9, { write: () => true }), (e: unknown) => e instanceof Pop3ClientError && /RETR refused: -ERR/.test(e.message));
+    await c.dele(2);
+    await c.rset();
     await c.dele(1);
+    await c.noop();
     await c.quit();
     const c2 = await Pop3Client.connect(local(s.port));
     await c2.login(ALICE, ALICE_PASSWORD);
@@ -276,4 +279,10 @@ test('posthorn fetch command: plain progress lines when not a terminal, usage er
     await s.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('progress: a bar with count and bytes on a terminal, plain lines otherwise', () => {
+  const p = { done: 3, total: 4, bytes: 3 * 1024 * 1024, totalBytes: 4 * 1024 * 1024, uid: 'u3' };
+  assert.equal(progressLine(p, true), '\r[#######################.......] 3/4 messages  3.0 MB/4.0 MB');
+  assert.equal(progressLine(p, false), 'fetched 3/4 uid=u3 3.0 MB/4.0 MB\n');
 });

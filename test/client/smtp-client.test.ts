@@ -280,3 +280,17 @@ test('pool: a connection that got an unsolicited 421 while idle is dropped, the 
   await pool.close();
   await server.close();
 });
+
+test('PIPELINING: MAIL, every RCPT and DATA leave in one write; without it, one command per round trip', async () => {
+  for (const offered of [true, false]) {
+    const server = await startScriptedServer({ onLine: ordinaryScript(offered ? ['PIPELINING'] : []) });
+    const conn = await SmtpConnection.connect({ port: server.port, host: '127.0.0.1', tls: 'off' });
+    await conn.send({ from: 'a@example.com', to: ['b@example.com', 'c@example.com'] }, MESSAGE);
+    await conn.quit();
+    const chunks = server.wire[0].map((c) => c.toString());
+    const mail = chunks.find((c) => c.startsWith('MAIL FROM'))!;
+    if (offered) assert.equal(mail, 'MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\nDATA\r\n');
+    else assert.equal(mail, 'MAIL FROM:<a@example.com>\r\n');
+    await server.close();
+  }
+});

@@ -29,7 +29,7 @@ export interface SendCommandOptions {
 }
 
 export interface SendIo {
-  stdin: AsyncIterable<Buffer | string>;
+  stdin: AsyncIterable<Buffer | string> | Iterable<Buffer | string>;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env?: NodeJS.ProcessEnv;
@@ -37,7 +37,7 @@ export interface SendIo {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-async function readAll(input: AsyncIterable<Buffer | string>, max: number): Promise<string> {
+async function readAll(input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, max: number): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const c of input) {
