@@ -78,11 +78,14 @@ export class Pop3Session {
           this.write(err(null, 'line too long'));
           continue;
         }
-        await dispatch(this, event.line);
+        const pending = dispatch(this, event.line);
+        if (pending) await pending;
         if (this.socket.writableLength > OUTPUT_HIGH_WATER) await this.drain();
       }
     } catch (error) {
-      this.log.error('pop3.session_error', { error });
+      // A bug or an unexpected backend failure: say so, and close without UPDATE (finish() releases the maildrop).
+      this.log.error('pop3.session_error', { error, state: this.state.kind });
+      this.write(err('SYS/TEMP', 'internal error, closing'));
     } finally {
       this.flush();
       await this.finish();
