@@ -43,38 +43,41 @@ async function kill(child: Child): Promise<void> {
   await exited;
 }
 
-describe('crash simulation (SIGKILL)', () => {
-  let root: string;
-  let remove: () => void;
-  let store: MaildirStore | null;
-  beforeEach(() => {
-    ({ root, remove } = tempRoot());
-    store = null;
-  });
-  afterEach(async () => {
-    await store?.close();
+/** Run a test body with its own store directory, so the crash tests can run concurrently. */
+async function withRoot(body: (root: string, open: () => MaildirStore) => Promise<void>): Promise<void> {
+  const { root, remove } = tempRoot();
+  const opened: MaildirStore[] = [];
+  try {
+    await body(root, () => {
+      const s = maildirStore(root);
+      opened.push(s);
+      return s;
+    });
+  } finally {
+    for (const s of opened) await s.close();
     remove();
-  });
-
-  /** After recover(): every visible message is whole; the store's tmp is empty. Answers how many are visible. */
-  async function checkAfterRecovery(mailboxes: string[]): Promise<number> {
-    store = maildirStore(root);
-    await store.recover();
-    assert.deepEqual(readdirSync(join(root, '.tmp')), [], 'recover() removed the leftovers');
-    const whole = crashMessage();
-    let visible = 0;
-    for (const mailbox of mailboxes) {
-      const md = await store.openMaildrop(mailbox);
-      for (const e of md.entries) {
-        assert.equal(e.size, whole.length);
-        assert.ok((await md.readBuffer(e.uid)).equals(whole), 'a visible message is whole');
-        visible++;
-      }
-      await md.release();
-    }
-    return visible;
   }
+}
 
+/** After recover(): every visible message is whole; the store's tmp is empty. Answers how many are visible. */
+async function checkAfterRecovery(root: string, store: MaildirStore, mailboxes: string[]): Promise<number> {
+  await store.recover();
+  assert.deepEqual(readdirSync(join(root, '.tmp')), [], 'recover() removed the leftovers');
+  const whole = crashMessage();
+  let visible = 0;
+  for (const mailbox of mailboxes) {
+    const md = await store.openMaildrop(mailbox);
+    for (const e of md.entries) {
+      assert.equal(e.size, whole.length);
+      assert.ok((await md.readBuffer(e.uid)).equals(whole), 'a visible message is whole');
+      visible++;
+    }
+    await md.release();
+  }
+  return visible;
+}
+
+describe('crash simulation (SIGKILL)', { concurrency: true }, () => {
   const points: [string, string, (visible: number) => boolean][] = [
     ['write', 'in the middle of writing the body', (n) => n === 0],
     ['datasync', 'before the body is fsynced', (n) => n === 0],
@@ -83,33 +86,36 @@ describe('crash simulation (SIGKILL)', () => {
     ['fsyncdir', 'after publishing, before the directory fsync', (n) => n === 3],
   ];
   for (const [op, when, expectVisible] of points) {
-    it(`killed ${when}: whole message or nothing`, async () => {
-      const mailboxes = ['a@example.com', 'b@example.com', 'c@example.com'];
-      const child = startChild(['crash-at', op, root, ...mailboxes]);
+    it(`killed ${when}: whole message or nothing`, () =>
+      withRoot(async (root, open) => {
+        const mailboxes = ['a@example.com', 'b@example.com', 'c@example.com'];
+        const child = startChild(['crash-at', op, root, ...mailboxes]);
+        try {
+          assert.equal(await child.line, `at ${op}`);
+        } finally {
+          await kill(child);
+        }
+        assert.equal(readdirSync(join(root, '.tmp')).length, op === 'fsyncdir' ? 0 : 1, 'the body was in the tmp directory');
+        const visible = await checkAfterRecovery(root, open(), mailboxes);
+        assert.ok(expectVisible(visible), `visible after ${op}: ${visible}`);
+      }));
+  }
+
+  it('killed right after commit resolved: the message is there, intact', () =>
+    withRoot(async (root, open) => {
+      const child = startChild(['commit', root, 'a@example.com']);
+      let line: string;
       try {
-        assert.equal(await child.line, `at ${op}`);
+        line = await child.line;
       } finally {
         await kill(child);
       }
-      assert.equal(readdirSync(join(root, '.tmp')).length, op === 'fsyncdir' ? 0 : 1, 'the body was in the tmp directory');
-      const visible = await checkAfterRecovery(mailboxes);
-      assert.ok(expectVisible(visible), `visible after ${op}: ${visible}`);
-    });
-  }
-
-  it('killed right after commit resolved: the message is there, intact', async () => {
-    const child = startChild(['commit', root, 'a@example.com']);
-    let line: string;
-    try {
-      line = await child.line;
-    } finally {
-      await kill(child);
-    }
-    const uid = /^committed (\S+)$/.exec(line)?.[1];
-    assert.ok(uid, line);
-    assert.equal(await checkAfterRecovery(['a@example.com']), 1);
-    assert.deepEqual((await store!.list('a@example.com')).map((e) => e.uid), [uid]);
-  });
+      const uid = /^committed (\S+)$/.exec(line)?.[1];
+      assert.ok(uid, line);
+      const store = open();
+      assert.equal(await checkAfterRecovery(root, store, ['a@example.com']), 1);
+      assert.deepEqual((await store.list('a@example.com')).map((e) => e.uid), [uid]);
+    }));
 });
 
 describe('maildrop lock across processes', () => {
