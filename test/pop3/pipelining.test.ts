@@ -84,3 +84,56 @@ test('STAT, LIST and UIDL read no message body', async () => {
     await fx.close();
   }
 });
+
+test('backpressure: a client that pipelines 600 RETRs of 100 KB and does not read makes the server stop reading messages', async () => {
+  const inner = new MemoryStore();
+  let bodyReads = 0;
+  const store: MailStore = {
+    beginDelivery: () => inner.beginDelivery(),
+    ensureMailbox: (m) => inner.ensureMailbox(m),
+    list: (m) => inner.list(m),
+    recover: () => inner.recover(),
+    close: () => inner.close(),
+    openMaildrop: async (m) => {
+      const drop = await inner.openMaildrop(m);
+      return {
+        ...drop,
+        entries: drop.entries,
+        readBuffer: (uid) => {
+          bodyReads++;
+          return drop.readBuffer(uid);
+        },
+      };
+    },
+  };
+  const fx = await startPop3({ store });
+  try {
+    const big = message('100 KB', ('z'.repeat(998) + '\r\n').repeat(100));
+    await deliver(store, ALICE, big);
+    await deliver(store, ALICE, big);
+    const { client } = await Pop3Transcript.open(fx.port);
+    await client.command(`USER ${ALICE}`, /^\+OK/);
+    await client.command(`PASS ${ALICE_PASSWORD}`, /^\+OK/);
+    const socket = (client as unknown as { socket: import('node:net').Socket }).socket;
+    socket.pause();
+    client.sendRaw('RETR 1\r\nRETR 2\r\n'.repeat(300));
+    // Wait until the server stops making progress (its output is blocked on the unread socket).
+    let last = -1;
+    let stable = 0;
+    while (stable < 5) {
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      stable = bodyReads === last ? stable + 1 : 0;
+      last = bodyReads;
+    }
+    assert.ok(bodyReads < 300, `server read ${bodyReads} of 600 messages for a client that reads nothing`);
+    socket.resume();
+    for (let i = 0; i < 600; i++) {
+      await client.expect(`+OK ${big.length} octets`);
+      const { content } = await client.bodyBytes();
+      assert.equal(content.length, big.length);
+    }
+    await client.command('QUIT', /^\+OK/);
+  } finally {
+    await fx.close();
+  }
+});
