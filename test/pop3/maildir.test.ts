@@ -166,3 +166,23 @@ test('maildir: a 64 MB message streams with flat memory and arrives byte-exact',
     assert.ok(peak < big.size * 0.75, `memory grew by ${(peak / 1048576).toFixed(1)} MB while streaming ${(big.size / 1048576).toFixed(0)} MB`);
   });
 });
+
+test('maildir: a message above the whole-read size goes through the stream path for RETR and TOP, byte-exact', async () => {
+  await withMaildir(async (fx) => {
+    const body = Array.from({ length: 4000 }, (_, i) => (i % 7 === 0 ? '.' : '') + `line ${i} `.padEnd(78, 'q')).join('\r\n') + '\r\n';
+    const big = message('stream path', body);
+    assert.ok(big.length > 256 * 1024);
+    await deliver(fx.store, ALICE, big);
+    const client = await login(fx.port);
+    await client.command('RETR 1', `+OK ${big.length} octets`);
+    const { content, wire } = await client.bodyBytes();
+    assert.equal(content.toString(), big);
+    assert.equal(wire.length, big.length + Math.ceil(4000 / 7));
+    await client.command('TOP 1 3', /^\+OK/);
+    const top = (await client.bodyBytes()).content.toString();
+    assert.equal(top, big.slice(0, big.indexOf('\r\n\r\n') + 4) + body.split('\r\n').slice(0, 3).join('\r\n') + '\r\n');
+    await client.command('TOP 1 0', /^\+OK/);
+    assert.equal((await client.bodyBytes()).content.toString(), big.slice(0, big.indexOf('\r\n\r\n') + 4));
+    await client.command('QUIT', /^\+OK/);
+  });
+});
