@@ -111,6 +111,7 @@ export function buildDsn(rec: QueueRecord, items: NoticeItem[], original: Buffer
 
   const perMessage = [`Reporting-MTA: dns; ${o.hostname}`, `X-Posthorn-Queue-ID: ${rec.id}`];
   if (rec.envelope.envid !== undefined) perMessage.push(`Original-Envelope-Id: ${clean(rec.envelope.envid)}`);
+  if (rec.envelope.heloName && /^[\x21-\x7e]+$/.test(rec.envelope.heloName)) perMessage.push(`Received-From-MTA: dns; ${clean(rec.envelope.heloName)}`);
   perMessage.push(`Arrival-Date: ${rfc5322Date(rec.createdAt)}`);
 
   const perRecipient = items.map(({ recipient: r, action }) => {

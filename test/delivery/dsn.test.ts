@@ -56,7 +56,7 @@ describe('delivery status notifications (RFC 3464)', () => {
       remoteMta: 'mx.remote.test [192.0.2.1]:25',
       lastAttemptAt: Date.UTC(2026, 0, 1, 10, 5),
     });
-    const rec = record({ dsnRet: 'FULL', envid: 'QQ314159' }, [bad]);
+    const rec = record({ dsnRet: 'FULL', envid: 'QQ314159', heloName: 'laptop.example.org' }, [bad]);
     const dsn = buildDsn(rec, [{ recipient: bad, action: 'failed' }], original, { hostname: 'mx.example.org', maxReturnSize: 1 << 20, now: Date.UTC(2026, 0, 1, 10, 6) });
     const { mail, header, parts, groups } = await parseDsn(dsn.message);
     assert.match(header('content-type') ?? '', /^multipart\/report; report-type=delivery-status;/);
@@ -68,6 +68,7 @@ describe('delivery status notifications (RFC 3464)', () => {
     assert.equal(perMessage.get('reporting-mta'), 'dns; mx.example.org');
     assert.equal(perMessage.get('original-envelope-id'), 'QQ314159');
     assert.equal(perMessage.get('arrival-date'), 'Thu, 01 Jan 2026 10:00:00 +0000');
+    assert.equal(perMessage.get('received-from-mta'), 'dns; laptop.example.org');
     assert.equal(perRcpt.get('final-recipient'), 'rfc822; bob@remote.test');
     assert.equal(perRcpt.get('original-recipient'), 'rfc822; Bob@Remote.test');
     assert.equal(perRcpt.get('action'), 'failed');

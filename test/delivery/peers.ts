@@ -25,6 +25,8 @@ export interface PeerOptions {
   /** Require AUTH with these mechanisms and credentials. */
   auth?: { methods: string[]; user: string; pass: string };
   dsn?: boolean;
+  /** TLS from the first byte (smtps) with the `tls` certificate. */
+  implicitTls?: boolean;
   /** Wait this long before answering the end of DATA (a slow remote). */
   dataDelayMs?: number;
 }
@@ -41,14 +43,18 @@ export class Peer {
       logger: false,
       disableReverseLookup: true,
       hideDSN: !o.dsn,
-      ...(o.tls ? { key: o.tls.key, cert: o.tls.cert } : { hideSTARTTLS: true }),
+      ...(o.tls ? { key: o.tls.key, cert: o.tls.cert, secure: o.implicitTls === true } : { hideSTARTTLS: true }),
       ...(o.auth ? { authMethods: o.auth.methods, allowInsecureAuth: true } : { authOptional: true }),
       onConnect: (session, cb) => {
         this.sessions.push(session.id);
         cb();
       },
       onAuth: (auth, _session, cb) => {
-        if (o.auth && auth.username === o.auth.user && auth.password === o.auth.pass) cb(null, { user: auth.username });
+        const ok =
+          o.auth !== undefined &&
+          auth.username === o.auth.user &&
+          (auth.method === 'CRAM-MD5' ? auth.validatePassword(o.auth.pass) : auth.password === o.auth.pass);
+        if (ok) cb(null, { user: `${auth.username} via ${auth.method}` });
         else cb(Object.assign(new Error('Invalid credentials'), { responseCode: 535 }));
       },
       onMailFrom: (_address, session, cb) => {

@@ -224,9 +224,28 @@ describe('remote delivery to smtp-server peers', () => {
     d = await start(1, { smarthost: url('s3cret:x') });
     await d.flush();
     assert.equal(relay.received.length, 1);
-    assert.equal(relay.received[0].user, 'me@example.org');
+    assert.equal(relay.received[0].user, 'me@example.org via LOGIN');
     assert.deepEqual(relay.received[0].to, ['bob@anywhere.test']);
     assert.deepEqual(d.list(), []);
+  });
+
+  it('smarthost AUTH: the client picks PLAIN or CRAM-MD5 as offered; smtps:// verifies the certificate', async () => {
+    const { cert, key } = await testCertificate();
+    for (const method of ['PLAIN', 'CRAM-MD5']) {
+      const relay = await peer({ auth: { methods: [method], user: 'u', pass: 'p w' } });
+      const d = await start(1, { smarthost: `smtp://u:p%20w@127.0.0.1:${relay.port}` });
+      await d.queue.enqueue(env([`to-${method}@anywhere.test`]), message());
+      await d.idle();
+      await d.stop();
+      delivery = null;
+      assert.deepEqual(relay.received.map((r) => r.user), [`u via ${method}`], method);
+    }
+    const tlsRelay = await peer({ tls: { cert, key }, implicitTls: true, auth: { methods: ['PLAIN'], user: 'u', pass: 'p' } });
+    // localhost is a name in the certificate; 127.0.0.1 is too, but a name is what smarthost users write.
+    const d = await start(1, { smarthost: `smtps://u:p@localhost:${tlsRelay.port}` }, { tlsCa: cert });
+    await d.queue.enqueue(env(['tls@anywhere.test']), message());
+    await d.idle();
+    assert.deepEqual(tlsRelay.received.map((r) => [r.user, r.secure]), [['u via PLAIN', true]]);
   });
 
   it('passes DSN parameters to a DSN-capable server and reuses the connection', async () => {
