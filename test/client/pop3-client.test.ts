@@ -286,3 +286,34 @@ test('progress: a bar with count and bytes on a terminal, plain lines otherwise'
   assert.equal(progressLine(p, true), '\r[#######################.......] 3/4 messages  3.0 MB/4.0 MB');
   assert.equal(progressLine(p, false), 'fetched 3/4 uid=u3 3.0 MB/4.0 MB\n');
 });
+
+test('pipelined DELE of many messages; a silent server times out with a named step', async () => {
+  const s = await startPop3();
+  try {
+    for (let i = 0; i < 40; i++) await deliver(s.store, ALICE, message(`m${i}`, 'x'));
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const c = await Pop3Client.connect(local(s.port));
+    await c.login(ALICE, ALICE_PASSWORD);
+    await c.deleMany(Array.from({ length: 40 }, (_, i) => i + 1));
+    await c.quit();
+    process.off('warning', onWarning);
+    assert.deepEqual(warnings, []);
+    const check = await Pop3Client.connect(local(s.port));
+    await check.login(ALICE, ALICE_PASSWORD);
+    assert.equal((await check.stat()).count, 0);
+    await check.quit();
+  } finally {
+    await s.close();
+  }
+  const silent = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.write('+OK ready\r\n');
+  });
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const port = (silent.address() as net.AddressInfo).port;
+  await assert.rejects(Pop3Client.connect({ ...local(port), timeouts: { command: 150 } }), (e: unknown) => e instanceof Pop3ClientError && e.kind === 'timeout' && /CAPA/.test(e.message));
+  silent.close();
+});

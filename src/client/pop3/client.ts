@@ -135,6 +135,7 @@ export class Pop3Client {
   }
 
   private readonly onData = (chunk: Buffer) => {
+    this.idleTimer?.refresh();
     try {
       this.reader.push(chunk);
     } catch (error) {
@@ -171,38 +172,53 @@ export class Pop3Client {
   private status(multiline: boolean, what: string, sink?: DataSink, maxBytes = this.maxList, timeout = this.commandTimeout): Promise<StatusLine> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      // The timer restarts whenever bytes arrive, so a long RETR only times out when it stalls.
-      const timer = setTimeout(onTimeout, timeout);
-      const touch = () => timer.refresh();
-      this.socket.on('data', touch);
-      const done = () => {
-        clearTimeout(timer);
-        this.socket.off('data', touch);
-      };
-      function onTimeout(this: void) {
-        done();
-        const error = new Pop3ClientError(`timed out waiting for the response to ${what}`, null, 'timeout');
-        fail(error);
-      }
-      const fail = (error: Error) => {
-        this.fail(error);
-        this.socket.destroy();
-        reject(error);
-      };
+      this.arm(timeout, what);
       this.reader.expect({
         multiline,
         sink,
         maxBytes,
         resolve: (s) => {
-          done();
+          this.settle();
           resolve(s);
         },
         reject: (e) => {
-          done();
+          this.settle();
           reject(e);
         },
       });
     });
+  }
+
+  /*
+   * One inactivity timer for all outstanding responses (pipelined commands included): restarted whenever bytes
+   * arrive, so a long RETR only times out when it stalls; its length is the longest timeout asked for.
+   */
+  private outstanding = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private idleMs = 0;
+  private idleWhat = '';
+
+  private arm(ms: number, what: string): void {
+    this.outstanding++;
+    if (this.idleTimer && ms <= this.idleMs) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleMs = ms;
+    this.idleWhat = what;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      this.fail(new Pop3ClientError(`timed out after ${ms} ms without data waiting for the response to ${this.idleWhat}`, null, 'timeout'));
+      this.socket.destroy();
+    }, ms);
+  }
+
+  private settle(): void {
+    this.outstanding--;
+    if (this.outstanding <= 0 && this.idleTimer) {
+      this.outstanding = 0;
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+      this.idleMs = 0;
+    }
   }
 
   private write(line: string): void {
