@@ -67,9 +67,10 @@ export function headerLines(headers: AdditionalHeaders | undefined): string[] {
   if (headers === undefined) return [];
   const lines: string[] = [];
   if (typeof headers === 'string') {
-    const trimmed = headers.replace(/(?:\r\n|\r|\n)+$/, '');
+    // Lines end with CRLF (or LF, as PHP on Unix tolerates); a bare CR inside a line is a control character.
+    const trimmed = headers.replace(/(?:\r?\n)+$/, '');
     if (trimmed === '') return [];
-    for (const line of trimmed.split(/\r\n|\r|\n/)) {
+    for (const line of trimmed.split(/\r?\n/)) {
       if (line === '') throw new MailArgumentError('additional headers contain an empty line (header injection)');
       if (line[0] === ' ' || line[0] === '\t') {
         if (lines.length === 0) throw new MailArgumentError('additional headers start with a continuation line');

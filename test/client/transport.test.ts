@@ -129,6 +129,7 @@ test('mail(): PHP semantics — comma-separated To, headers string, Bcc dropped,
     // Header injection through subject or headers: false, nothing sent.
     assert.equal(await mail('x@example.com', 'hi\r\nBcc: victim@example.com', 'body'), false);
     assert.equal(await mail('x@example.com', 'hi', 'body', 'X-A: 1\r\n\r\nInjected body'), false);
+    assert.equal(await mail('x@example.com', 'hi', 'body', 'X-A: 1\rBcc: victim@example.com'), false);
     const detailed = await mailDetailed('x@example.com', 'hi', 'body', { 'X-A': 'a\nBcc: v@example.com' });
     assert.equal(detailed.ok, false);
     assert.match(String(detailed.error), /header injection/);
@@ -194,4 +195,16 @@ test('buildPhpMail: -F sets the From name when From is missing; no recipients is
   assert.equal(built.envelope.from, 'sender@example.com');
   assert.match(built.raw.toString(), /^From: "Web Site" <sender@example\.com>\r\n/m);
   assert.throws(() => buildPhpMail('undisclosed-recipients:;', 's', 'b'), /no recipient/);
+});
+
+test('sendMail with a raw message and an explicit envelope', async () => {
+  const server = await startSmtpServer({});
+  const transport = createTransport({ host: '127.0.0.1', port: server.port, tls: 'off' });
+  const info = await transport.sendMail({ raw: 'Subject: raw\n\nbody\n', envelope: { from: 'a@example.com', to: 'b@example.com, c@example.com' } });
+  await assert.rejects(transport.sendMail({ raw: 'x' }), /envelope\.to/);
+  await transport.close();
+  assert.deepEqual(info.accepted, ['b@example.com', 'c@example.com']);
+  assert.equal(info.messageId, null);
+  assert.equal(server.received[0].raw.toString(), 'Subject: raw\r\n\r\nbody\r\n');
+  await server.close();
 });
