@@ -258,6 +258,12 @@ test('local socket: sessions are the authenticated user "local" (for posthorn se
   const t = await startSmtp({ kinds: [], queue });
   try {
     const path = join(dir, 'smtp.sock');
+    // A socket file left by a killed process is replaced.
+    const { spawn } = await import('node:child_process');
+    const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`]);
+    await new Promise((resolve) => holder.stdout.once('data', resolve));
+    holder.kill('SIGKILL');
+    await new Promise((resolve) => holder.once('exit', resolve));
     assert.equal(await t.server.listen('local', { path }), path);
     const s = await SmtpTranscript.connect(0, { path });
     const ehlo = await s.hello();

@@ -5,7 +5,8 @@
  */
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type SecureContext, type TLSSocket } from 'node:tls';
-import { chmod } from 'node:fs/promises';
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
 import type { BlockList } from 'node:net';
 import type { SmtpConfig } from '../../config/schema.js';
 import type { Directory } from '../../directory/types.js';
@@ -104,6 +105,7 @@ export class SmtpServer implements SessionContext {
       server = createNetServer((socket) => this.accept(socket, kind));
     }
     server.on('error', (err) => this.logger.error('smtp.listener_error', { kind, error: err }));
+    if ('path' in address) await removeStaleSocket(address.path);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       if ('path' in address) server.listen(address.path, () => resolve());
@@ -216,4 +218,19 @@ export class SmtpServer implements SessionContext {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
   }
+}
+
+/** A Unix socket left behind by a process that is gone (nobody accepts on it) is removed; a live one is left alone. */
+async function removeStaleSocket(path: string): Promise<void> {
+  const info = await lstat(path).catch(() => null);
+  if (!info?.isSocket()) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = netConnect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (!alive) await unlink(path).catch(() => {});
 }
