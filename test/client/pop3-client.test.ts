@@ -221,6 +221,11 @@ test('fetch --keep: a second run fetches only new mail; a lost state file is reb
     assert.equal(second.fetched, 1);
     assert.equal(second.skipped, 2);
     rmSync(defaultStateFile(base));
+    // A second fetch of the same account while one runs is refused; a stale lock (dead pid) is taken over.
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(defaultStateFile(base) + '.lock', String(process.pid));
+    await assert.rejects(fetchMail(base), /another fetch for this account is running/);
+    writeFileSync(defaultStateFile(base) + '.lock', '999999999');
     const third = await fetchMail(base);
     assert.equal(third.fetched, 0);
     assert.equal(maildirMessages(maildir).length, 3);

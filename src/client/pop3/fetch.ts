@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Pop3Client, type Pop3AuthMethod, type Pop3ClientOptions } from './client.js';
-import { FetchState } from './state.js';
+import { FetchState, lockState } from './state.js';
 import { MaildirTarget, MboxTarget, type LocalMailbox } from './mailbox.js';
 
 export interface FetchProgress {
@@ -66,7 +66,20 @@ export async function fetchMail(options: FetchOptions): Promise<FetchResult> {
   const stateFile = options.stateFile ?? defaultStateFile(options);
   const mbox = 'mbox' in options.target ? new MboxTarget(options.target.mbox) : null;
   const local: LocalMailbox = mbox ?? new MaildirTarget((options.target as { maildir: string }).maildir);
-  const state = FetchState.open(stateFile, account);
+  let unlock: () => void;
+  let state: FetchState;
+  try {
+    unlock = lockState(stateFile);
+    try {
+      state = FetchState.open(stateFile, account);
+    } catch (error) {
+      unlock();
+      throw error;
+    }
+  } catch (error) {
+    local.close();
+    throw error;
+  }
   const result: FetchResult = { fetched: 0, bytes: 0, skipped: 0, deleted: 0, interrupted: false, stateFile };
   let client: Pop3Client | null = null;
   try {
@@ -124,5 +137,6 @@ export async function fetchMail(options: FetchOptions): Promise<FetchResult> {
     client?.close();
     state.close();
     local.close();
+    unlock();
   }
 }

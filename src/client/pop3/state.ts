@@ -6,7 +6,7 @@
  * The first line names the account ("# posthorn-fetch <account>"). Rewritten compactly (temp file + rename) when
  * more than half of it is stale.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, existsSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, existsSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 
 export class FetchState {
@@ -107,5 +107,53 @@ export function fsyncDir(dir: string): void {
     }
   } catch {
     /* some filesystems refuse fsync on directories */
+  }
+}
+
+/**
+ * One fetch per account at a time: a lock file next to the state file holding the owner's pid. A lock whose process
+ * is gone (crash, kill -9) is taken over. Returns the release function.
+ */
+export function lockState(stateFile: string): () => void {
+  const lock = `${stateFile}.lock`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          unlinkSync(lock);
+        } catch {
+          /* already gone */
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      let owner = NaN;
+      try {
+        owner = Number(readFileSync(lock, 'utf8').trim());
+      } catch {
+        continue;
+      }
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
+        throw new Error(`another fetch for this account is running (pid ${owner}, lock ${lock})`);
+      }
+      try {
+        unlinkSync(lock);
+      } catch {
+        /* raced with another taker */
+      }
+    }
+  }
+  throw new Error(`cannot take the fetch lock ${lock}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
