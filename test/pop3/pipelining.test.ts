@@ -127,11 +127,9 @@ test('backpressure: a client that pipelines 600 RETRs of 100 KB and does not rea
     }
     assert.ok(bodyReads < 300, `server read ${bodyReads} of 600 messages for a client that reads nothing`);
     socket.resume();
-    for (let i = 0; i < 600; i++) {
-      await client.expect(`+OK ${big.length} octets`);
-      const { content } = await client.bodyBytes();
-      assert.equal(content.length, big.length);
-    }
+    // No line of the message starts with ".", so each answer is exactly status line, message, ".\r\n".
+    const answer = Buffer.from(`+OK ${big.length} octets\r\n${big}.\r\n`);
+    for (let i = 0; i < 600; i++) assert.ok((await client.readBytes(answer.length)).equals(answer), `answer ${i + 1}`);
     await client.command('QUIT', /^\+OK/);
   } finally {
     await fx.close();
