@@ -166,36 +166,48 @@ class Ids {
 }
 
 function normalizeNewlines(s: string): string {
+  if (s.indexOf('\r') < 0) return s.replaceAll('\n', '\r\n');
   return s.replace(/\r\n|\r|\n/g, '\r\n');
+}
+
+/** More than a third of the first 4 KiB are 8-bit bytes: base64 will be shorter than quoted-printable. */
+function mostlyHigh(bytes: Buffer): boolean {
+  const n = Math.min(bytes.length, 4096);
+  let high = 0;
+  for (let i = 0; i < n; i++) if (bytes[i] >= 0x80) high++;
+  return high * 3 > n;
 }
 
 function textLeaf(content: string | Buffer, subtype: 'plain' | 'html', charset: string): Leaf {
   const text = typeof content === 'string' ? content : content.toString('utf8');
   const bytes = encodeCharset(normalizeNewlines(text), charset);
-  let highBytes = 0;
+  // statistics with native scans: any 8-bit byte, NUL, longest line
+  const hasHigh = /[\x80-\xff]/.test(bytes.toString('latin1', 0, Math.min(bytes.length, 1 << 20))) || (bytes.length > 1 << 20 && /[\x80-\xff]/.test(bytes.toString('latin1')));
   let longest = 0;
-  let lineStart = 0;
-  let control = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i];
-    if (c >= 0x80) highBytes++;
-    else if (c === 10) {
-      longest = Math.max(longest, i - lineStart);
-      lineStart = i + 1;
-    } else if (c === 0 || (c === 13 && bytes[i + 1] !== 10)) control = true;
+  for (let start = 0; start <= bytes.length; ) {
+    const nl = bytes.indexOf(10, start);
+    const end = nl < 0 ? bytes.length : nl;
+    if (end - start > longest) longest = end - start;
+    if (longest > 78 || nl < 0) break;
+    start = nl + 1;
   }
-  longest = Math.max(longest, bytes.length - lineStart);
   let encoding: string;
   let body: Buffer;
-  if (highBytes === 0 && !control && longest <= 78) {
+  const base64Size = Math.ceil(bytes.length / 3) * 4 * (78 / 76);
+  if (!hasHigh && longest <= 78 && bytes.indexOf(0) < 0) {
     encoding = '7bit';
     body = bytes;
-  } else if (bytes.length + highBytes * 2 <= (bytes.length * 4) / 3) {
-    encoding = 'quoted-printable';
-    body = encodeQuotedPrintable(bytes);
-  } else {
+  } else if (hasHigh && mostlyHigh(bytes)) {
     encoding = 'base64';
     body = encodeBase64Lines(bytes);
+  } else {
+    // quoted-printable unless it comes out longer than base64 would
+    body = encodeQuotedPrintable(bytes);
+    encoding = 'quoted-printable';
+    if (body.length > base64Size) {
+      encoding = 'base64';
+      body = encodeBase64Lines(bytes);
+    }
   }
   return {
     kind: 'leaf',

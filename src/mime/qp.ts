@@ -105,44 +105,56 @@ export function decodeQuotedPrintable(data: Buffer): Buffer {
   return b.length ? Buffer.concat([a, b]) : a;
 }
 
-const HEXCHARS = '0123456789ABCDEF';
+const HEXCHARS = Buffer.from('0123456789ABCDEF', 'latin1');
+/** 1 for bytes written literally anywhere (33-126 except '='); space and tab are decided by position. */
+const LITERAL = new Uint8Array(256);
+for (let c = 33; c <= 126; c++) if (c !== 61) LITERAL[c] = 1;
 
 /**
  * Quoted-printable encoder. Line breaks in the input (CRLF or LF) become CRLF hard breaks; lines are at most
  * `lineLength` (76) characters with soft breaks; trailing whitespace and every byte outside 33-126 is escaped.
  */
 export function encodeQuotedPrintable(data: Buffer, lineLength = 76): Buffer {
-  const out = Buffer.allocUnsafe(data.length * 3 + Math.ceil((data.length * 3) / (lineLength - 1)) * 3 + 8);
+  const n = data.length;
+  const out = Buffer.allocUnsafe(n * 3 + Math.ceil((n * 3) / (lineLength - 1)) * 3 + 8);
+  const soft = lineLength - 1; // room left for the "=" of a soft break
   let o = 0;
   let col = 0;
-  const n = data.length;
   for (let i = 0; i < n; i++) {
     const c = data[i];
-    if (c === 13 && data[i + 1] === 10) continue; // CRLF handled at LF
+    if (LITERAL[c] === 1 && col < soft) {
+      out[o++] = c;
+      col++;
+      continue;
+    }
     if (c === 10) {
       out[o++] = 13;
       out[o++] = 10;
       col = 0;
       continue;
     }
-    const next = data[i + 1];
-    const atLineEnd = i + 1 >= n || next === 10 || (next === 13 && data[i + 2] === 10);
-    const literal = (c >= 33 && c <= 126 && c !== 61) || ((c === 32 || c === 9) && !atLineEnd);
-    const width = literal ? 1 : 3;
-    // keep room for the soft break "=" unless this token ends the line
-    const limit = atLineEnd ? lineLength : lineLength - 1;
-    if (col + width > limit) {
+    if (c === 13 && data[i + 1] === 10) continue; // CRLF handled at LF
+    let width = 1;
+    let literal = LITERAL[c] === 1;
+    let atLineEnd = false;
+    if (!literal || col + 1 > soft) {
+      const next = data[i + 1];
+      atLineEnd = i + 1 >= n || next === 10 || (next === 13 && data[i + 2] === 10);
+    }
+    if (c === 32 || c === 9) literal = !atLineEnd;
+    if (!literal) width = 3;
+    // the last token of a line may use the full width; others leave room for the soft break
+    if (col + width > (atLineEnd ? lineLength : soft)) {
       out[o++] = 61;
       out[o++] = 13;
       out[o++] = 10;
       col = 0;
     }
-    if (literal) {
-      out[o++] = c;
-    } else {
+    if (literal) out[o++] = c;
+    else {
       out[o++] = 61;
-      out[o++] = HEXCHARS.charCodeAt(c >> 4);
-      out[o++] = HEXCHARS.charCodeAt(c & 15);
+      out[o++] = HEXCHARS[c >> 4];
+      out[o++] = HEXCHARS[c & 15];
     }
     col += width;
   }
