@@ -1,6 +1,9 @@
 /** Test fixture: an SmtpServer on 127.0.0.1 port 0 with a memory store and directory (or given ones). */
 import type { AddressInfo } from 'node:net';
 import { generate } from 'selfsigned';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { smtpSection, type SmtpConfig } from '../../src/config/schema.js';
 import { MemoryDirectory } from '../../src/directory/memory.js';
 import { MemoryStore } from '../../src/store/memory.js';
@@ -13,13 +16,26 @@ import { SmtpTranscript } from '../support/smtp-transcript.js';
 export type SmtpConfigInput = Partial<{ [K in keyof SmtpConfig]: SmtpConfig[K] }>;
 
 let cachedTls: Promise<{ key: string; cert: string }> | null = null;
-/** A self-signed certificate for localhost / 127.0.0.1, made once per test process. */
+const CERT_CACHE = join(tmpdir(), `posthorn-smtp-test-cert-${process.getuid?.() ?? 0}.json`);
+/** A self-signed certificate for localhost / 127.0.0.1, made once and kept in the temp directory for a day. */
 export function testTls(): Promise<{ key: string; cert: string }> {
-  cachedTls ??= generate([{ name: 'commonName', value: 'localhost' }], {
-    keySize: 2048,
-    algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
-  }).then((p) => ({ key: p.private, cert: p.cert }));
+  cachedTls ??= (async () => {
+    try {
+      if (Date.now() - statSync(CERT_CACHE).mtimeMs < 86400_000) return JSON.parse(readFileSync(CERT_CACHE, 'utf8')) as { key: string; cert: string };
+    } catch {
+      // no usable cache: make one
+    }
+    const p = await generate([{ name: 'commonName', value: 'localhost' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
+    });
+    const material = { key: p.private, cert: p.cert };
+    const tmp = `${CERT_CACHE}.${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(material), { mode: 0o600 });
+    renameSync(tmp, CERT_CACHE);
+    return material;
+  })();
   return cachedTls;
 }
 
