@@ -1,7 +1,7 @@
 /** The client's byte codecs: the DATA/BDAT encoder and the reply reader, fed at every chunk size. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DataEncoder } from '../../src/client/smtp/data-encoder.js';
+import { DataEncoder, encodeMessage } from '../../src/client/smtp/data-encoder.js';
 import { ReplyReader, ReplyProtocolError } from '../../src/client/smtp/reply-reader.js';
 import { parseEhlo } from '../../src/client/smtp/extensions.js';
 import { xtext } from '../../src/client/smtp/envelope.js';
@@ -33,6 +33,7 @@ test('DataEncoder equals the reference at every chunk size, for hostile line end
     const input = Buffer.from(sample, 'latin1');
     for (const dot of [true, false]) {
       const want = reference(sample, dot);
+      assert.equal(encodeMessage(input, dot).data.toString('latin1'), want, `whole ${JSON.stringify(sample)}`);
       for (let size = 1; size <= Math.max(1, input.length); size++) {
         const got = encodeInChunks(input, size, dot);
         assert.equal(got, want, `${JSON.stringify(sample)} size ${size} dot ${dot}`);

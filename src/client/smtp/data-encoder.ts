@@ -25,10 +25,10 @@ export class DataEncoder {
   constructor(private readonly dotStuff: boolean) {}
 
   /** Encode one chunk. The returned Buffer may share memory with the input when nothing needed changing. */
-  push(input: Buffer): Buffer {
+  push(input: Buffer, spare = 0): Buffer {
     if (input.length === 0) return input;
     if (!this.saw8bit && !isAscii(input)) this.saw8bit = true;
-    const out = Buffer.allocUnsafe(input.length * 2 + 2);
+    const out = Buffer.allocUnsafe(input.length * 2 + 2 + spare);
     let o = 0;
     let pos = 0;
     const n = input.length;
@@ -86,10 +86,15 @@ export class DataEncoder {
   }
 }
 
-/** Encode a whole message at once (DATA: dot-stuffed with terminator; BDAT: normalized only). */
+/** Encode a whole message at once (DATA: dot-stuffed with terminator; BDAT: normalized only), in one buffer. */
 export function encodeMessage(message: Buffer, dotStuff: boolean): { data: Buffer; saw8bit: boolean } {
   const encoder = new DataEncoder(dotStuff);
-  const body = encoder.push(message);
+  const body = encoder.push(message, 5);
   const tail = encoder.end();
-  return { data: tail.length ? Buffer.concat([body, tail]) : body, saw8bit: encoder.saw8bit };
+  if (tail.length === 0) return { data: body, saw8bit: encoder.saw8bit };
+  if (body.length === 0) return { data: tail, saw8bit: encoder.saw8bit };
+  // push() left room for the tail (at most CRLF + ".CRLF") right after the encoded bytes.
+  const whole = Buffer.from(body.buffer, body.byteOffset, body.length + tail.length);
+  tail.copy(whole, body.length);
+  return { data: whole, saw8bit: encoder.saw8bit };
 }
