@@ -56,6 +56,10 @@ interface Entry {
   noticeRetryAt: number;
   /** A report() is already waiting in the chain. */
   reportQueued: boolean;
+  /** Something changed (or was held back by a concurrency limit) since pump() last looked at this entry. */
+  dirty: boolean;
+  /** When the entry next needs pump()'s attention, if not dirty (so large queues cost O(1) per idle message). */
+  wakeAt: number;
 }
 
 export interface QueueSummary {
@@ -110,7 +114,7 @@ export class Scheduler {
 
   /** Take a newly committed record into the schedule. */
   add(rec: QueueRecord, pump = true): void {
-    this.entries.set(rec.id, { rec, busy: new Set(), deleted: false, chain: Promise.resolve(), noticeRetryAt: 0, reportQueued: false });
+    this.entries.set(rec.id, { rec, busy: new Set(), deleted: false, chain: Promise.resolve(), noticeRetryAt: 0, reportQueued: false, dirty: true, wakeAt: 0 });
     if (pump) this.pump();
   }
 
@@ -152,6 +156,7 @@ export class Scheduler {
             }
           }
           entry.noticeRetryAt = 0;
+          entry.dirty = true;
           if (changed && !entry.deleted) await this.o.store.writeRecord(entry.rec);
         }),
       ),
@@ -183,23 +188,30 @@ export class Scheduler {
     let next = Infinity;
     const warnAfter = this.o.retry.delayWarningAfter * 1000;
     for (const entry of this.entries.values()) {
+      if (!entry.dirty && entry.wakeAt > now) {
+        next = Math.min(next, entry.wakeAt);
+        continue;
+      }
+      let entryNext = Infinity;
+      let blocked = false;
       const rec = entry.rec;
       // Notices owed (after a failed attempt to send them) and delay warnings.
       const owesNotice = rec.recipients.some((r) => r.status !== 'pending' && !r.reported);
       const delayDue = warnAfter > 0 && rec.recipients.some((r) => r.status === 'pending' && !r.delayReported && r.attempts > 0);
       if (owesNotice || delayDue) {
         const at = Math.max(entry.noticeRetryAt, owesNotice ? 0 : rec.createdAt + warnAfter);
-        if (at <= now && !entry.reportQueued) {
+        if (at > now) entryNext = Math.min(entryNext, at);
+        else if (!entry.reportQueued) {
           entry.reportQueued = true;
-          this.track(this.serial(entry, () => this.report(entry)));
+          // pump() again afterwards: a failed notice must arm the timer for its retry.
+          this.track(this.serial(entry, () => this.report(entry)).finally(() => this.pump()));
         }
-        else next = Math.min(next, at);
       }
       const groups = new Map<string, { dest: Destination; requireTls: boolean; indexes: number[] }>();
       rec.recipients.forEach((r, i) => {
         if (r.status !== 'pending' || entry.busy.has(i)) return;
         if (r.nextAttemptAt > now) {
-          next = Math.min(next, r.nextAttemptAt);
+          entryNext = Math.min(entryNext, r.nextAttemptAt);
           return;
         }
         let dest: Destination;
@@ -220,8 +232,10 @@ export class Scheduler {
         groups.set(key, g);
       });
       for (const [key, g] of groups) {
-        if (this.active >= this.o.maxConcurrency) break;
-        if ((this.activeByKey.get(key) ?? 0) >= this.o.maxConcurrencyPerDestination) continue;
+        if (this.active >= this.o.maxConcurrency || (this.activeByKey.get(key) ?? 0) >= this.o.maxConcurrencyPerDestination) {
+          blocked = true;
+          continue;
+        }
         for (const i of g.indexes) entry.busy.add(i);
         this.active++;
         this.activeByKey.set(key, (this.activeByKey.get(key) ?? 0) + 1);
@@ -234,6 +248,9 @@ export class Scheduler {
         });
         this.track(job);
       }
+      entry.dirty = blocked;
+      entry.wakeAt = entryNext;
+      next = Math.min(next, entryNext);
     }
     this.arm(next);
   }
@@ -348,6 +365,7 @@ export class Scheduler {
   ): Promise<void> {
     return this.serial(entry, async () => {
       const rec = entry.rec;
+      entry.dirty = true;
       const now = this.o.clock.now();
       const expiresAt = rec.createdAt + this.o.retry.giveUpAfter * 1000;
       const fromNull = rec.envelope.mailFrom === '';
@@ -387,6 +405,7 @@ export class Scheduler {
   /** Send owed notices (final statuses, due delay warnings); remove the message once nothing is left. Runs serialised. */
   private async report(entry: Entry): Promise<void> {
     entry.reportQueued = false;
+    entry.dirty = true;
     if (entry.deleted) return;
     const rec = entry.rec;
     const now = this.o.clock.now();

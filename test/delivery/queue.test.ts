@@ -335,3 +335,52 @@ describe('queue scheduler with a fake transport', () => {
     assert.deepEqual(await files(), { msg: [], state: [], tmp: [] });
   });
 });
+
+describe('notices that cannot be sent at once', () => {
+  it('a failing notice sink is retried after retry_first, and the message is kept until it succeeds', async () => {
+    const { dir, cleanup } = await tempDataDir();
+    const clock = new FakeClock();
+    const transport = new FakeTransport(() => REJECT, clock);
+    const store = { fail: true };
+    // A local sender whose mailbox store fails: the bounce cannot be delivered yet.
+    const { MemoryDirectory } = await import('../../src/directory/memory.js');
+    const { MemoryStore } = await import('../../src/store/memory.js');
+    const memory = new MemoryStore();
+    await memory.ensureMailbox('alice@example.org');
+    const flaky = new Proxy(memory, {
+      get(target, prop, receiver) {
+        if (prop === 'beginDelivery' && store.fail) return async () => Promise.reject(new Error('disk full'));
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const d = createDelivery({
+      dataDir: dir,
+      hostname: 'h.test',
+      config: { routes: { '*': '127.0.0.1:25' }, retry_first: 60 },
+      transport,
+      clock,
+      random: () => 0.5,
+      store: flaky,
+      directory: new MemoryDirectory().addDomain('example.org').addUser('alice@example.org', 'pw'),
+      controlSocket: false,
+    });
+    try {
+      await d.start();
+      const id = await d.queue.enqueue(env(['x@remote.test']), message());
+      await d.idle();
+      assert.equal(d.show(id)?.recipients[0].status, 'failed');
+      assert.equal(d.show(id)?.recipients[0].reported, false);
+      store.fail = false;
+      clock.advance(59_000);
+      await d.idle();
+      assert.equal(memory.messages('alice@example.org').length, 0, 'not before the retry time');
+      clock.advance(1_000);
+      await d.idle();
+      assert.equal(memory.messages('alice@example.org').length, 1);
+      assert.equal(d.show(id), undefined);
+    } finally {
+      await d.stop();
+      await cleanup();
+    }
+  });
+});
