@@ -245,3 +245,18 @@ test('a store that cannot begin a delivery: 354 is not held up, the failure is a
     await f.close();
   }
 });
+
+test('a client that sends everything and shuts down its side (like "... | nc") still gets every reply', async () => {
+  const s = await t.connect();
+  await s.expect(220);
+  const before = t.store.messages('bob@example.com').length;
+  s.socket.end('EHLO pipe.example\r\nMAIL FROM:<cron@example.org>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\nSubject: piped\r\n\r\nok\r\n.\r\nQUIT\r\n');
+  await s.expect(250);
+  await s.expect(R('senderOk'));
+  await s.expect(R('recipientOk'));
+  await s.expect(354);
+  await s.expect('250 2.0.0 OK queued as');
+  await s.expect(R('bye'));
+  await s.closed();
+  assert.equal(t.store.messages('bob@example.com').length, before + 1);
+});

@@ -49,6 +49,9 @@ function onError(this: Owned, err: Error): void {
 function onClose(this: Owned): void {
   this[OWNER]?.closed();
 }
+function onEnd(this: Owned): void {
+  this[OWNER]?.peerEnded();
+}
 function onDrain(this: Owned): void {
   this[OWNER]?.drained();
 }
@@ -79,6 +82,8 @@ export class SmtpConnection {
   private out = '';
   private reader: LineReader;
   private pausedForOutput = false;
+  /** The client shut down its sending side: answer what it sent, then close. */
+  private inputEnded = false;
   /** Message octets received since the last young-generation collection. */
   private sinceGc = 0;
 
@@ -100,6 +105,7 @@ export class SmtpConnection {
     socket.on('data', onData);
     socket.on('error', onError);
     socket.on('close', onClose);
+    socket.on('end', onEnd);
   }
 
   private detach(socket: Socket): void {
@@ -107,6 +113,7 @@ export class SmtpConnection {
     socket.off('data', onData);
     socket.off('error', onError);
     socket.off('close', onClose);
+    socket.off('end', onEnd);
     socket.off('drain', onDrain);
   }
 
@@ -223,6 +230,7 @@ export class SmtpConnection {
       }
     } finally {
       this.busy = false;
+      if (this.inputEnded && this.inq === null) this.close();
       this.flush();
       if (this.mode.kind !== 'closed' && !this.pausedForOutput && this.socket.isPaused()) this.socket.resume();
     }
@@ -356,6 +364,11 @@ export class SmtpConnection {
     this.txn = null;
     await txn?.body?.abort();
     if (mode.kind === 'data') await mode.body.abort();
+  }
+
+  peerEnded(): void {
+    this.inputEnded = true;
+    if (!this.busy && this.inq === null) this.close();
   }
 
   socketError(err: Error): void {

@@ -99,10 +99,11 @@ export class SmtpServer implements SessionContext {
     let server: Server;
     if (kind === 'smtps') {
       if (!this.tlsOptions) throw new Error('SMTPS listener needs a TLS certificate');
-      server = createTlsServer(this.tlsOptions, (socket: TLSSocket) => this.accept(socket, kind));
+      server = createTlsServer({ ...this.tlsOptions, allowHalfOpen: true }, (socket: TLSSocket) => this.accept(socket, kind));
       server.on('tlsClientError', (err: Error) => this.logger.debug('smtp.tls_error', { error: err }));
     } else {
-      server = createNetServer((socket) => this.accept(socket, kind));
+      // Half-open: a client may send everything and shut down its side (as `... | nc` does); it still gets every reply.
+      server = createNetServer({ allowHalfOpen: true }, (socket) => this.accept(socket, kind));
     }
     server.on('error', (err) => this.logger.error('smtp.listener_error', { kind, error: err }));
     if ('path' in address) await removeStaleSocket(address.path);
