@@ -294,3 +294,23 @@ test('PIPELINING: MAIL, every RCPT and DATA leave in one write; without it, one 
     await server.close();
   }
 });
+
+test('pool: sends beyond maxWaiting are refused at once; close() rejects those still waiting', async () => {
+  const { SmtpPool, SmtpPoolError } = await import('../../src/client/smtp/pool.js');
+  const server = await startScriptedServer({ onLine: ordinaryScript() });
+  const pool = new SmtpPool({ host: '127.0.0.1', port: server.port, tls: 'off', maxConnections: 1, maxWaiting: 1 });
+  const envelope = { from: 'a@example.com', to: ['b@example.com'] };
+  const first = pool.send(envelope, MESSAGE);
+  const second = pool.send(envelope, MESSAGE);
+  await assert.rejects(pool.send(envelope, MESSAGE), (e: unknown) => e instanceof SmtpPoolError && /more than 1 sends waiting/.test(e.message));
+  await first;
+  await second;
+  assert.equal(pool.size, 1);
+  const busy = pool.send(envelope, MESSAGE);
+  const waiting = pool.send(envelope, MESSAGE);
+  const closed = pool.close();
+  await assert.rejects(waiting, SmtpPoolError);
+  await busy;
+  await closed;
+  await server.close();
+});
