@@ -260,3 +260,51 @@ test('a client that sends everything and shuts down its side (like "... | nc") s
   await s.closed();
   assert.equal(t.store.messages('bob@example.com').length, before + 1);
 });
+
+test('a store write failing in the middle of the data (disk full): 452 after the final dot, session goes on', async () => {
+  const { StoreError } = await import('../../src/store/types.js');
+  const { MemoryStore } = await import('../../src/store/memory.js');
+  const inner = new MemoryStore();
+  let aborted = 0;
+  let failWrites = true;
+  const store = Object.assign(Object.create(inner) as typeof inner, {
+    beginDelivery: async () => {
+      const tx = await inner.beginDelivery();
+      return {
+        get size() {
+          return tx.size;
+        },
+        write: async (chunk: Buffer) => {
+          if (failWrites && chunk.includes('second part')) throw new StoreError('full', 'No space left on device');
+          return tx.write(chunk);
+        },
+        commit: tx.commit,
+        abort: async () => {
+          aborted++;
+          await tx.abort();
+        },
+      };
+    },
+  });
+  const f = await startSmtp({ store });
+  try {
+    const s = await f.connect();
+    await s.hello();
+    await s.cmd('MAIL FROM:<a@example.org>', 250);
+    await s.cmd('RCPT TO:<alice@example.com>', 250);
+    await s.cmd('DATA', 354);
+    s.send('Subject: first part\r\n\r\n');
+    s.send('second part\r\n');
+    await s.cmd('third part\r\n.', R('storeFull'));
+    assert.equal(aborted, 1);
+    assert.equal(inner.messages('alice@example.com').length, 0);
+    failWrites = false;
+    await s.cmd('MAIL FROM:<a@example.org>', 250);
+    await s.cmd('RCPT TO:<alice@example.com>', 250);
+    await s.cmd('DATA', 354);
+    await s.cmd('fine\r\n.', 250);
+    s.end();
+  } finally {
+    await f.close();
+  }
+});

@@ -45,6 +45,8 @@ export class BodyWriter {
   private opened = false;
   private aborted = false;
   private finished = false;
+  /** Set once commit() resolved ok (or after a partial commit): then abort() must not touch anything. */
+  private settled = false;
   private readonly ready: Promise<void>;
   /** Trace headers, written in front of the first body bytes (one write instead of two). */
   private storePrefix: Buffer | null;
@@ -96,8 +98,15 @@ export class BodyWriter {
     if (pieces.length === 0) return undefined;
     const chunk = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
     this.size += chunk.length;
-    if (!this.opened) return this.ready.then(() => this.writeNow(chunk));
-    return this.writeNow(chunk);
+    const pending = this.opened ? this.writeNow(chunk) : this.ready.then(() => this.writeNow(chunk));
+    // A failed write (disk full, I/O error) is remembered and answered after the data, like a failed commit.
+    return pending?.catch((err: unknown) => this.fail(err));
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = err;
+    this.logger.warn('smtp.store_write_failed', { id: this.id, error: err });
   }
 
   private writeNow(chunk: Buffer): Promise<unknown> | undefined {
@@ -118,8 +127,11 @@ export class BodyWriter {
   /** Make the message durable everywhere; only an ok result may be answered with 250. */
   async commit(): Promise<CommitResult> {
     await this.ready;
+    if (this.failure !== null) {
+      await this.abort();
+      return { ok: false, reply: storeFailureReply(this.failure) };
+    }
     this.finished = true;
-    if (this.failure !== null) return { ok: false, reply: storeFailureReply(this.failure) };
     try {
       // An empty message still gets its trace headers.
       if (this.storePrefix || this.queuePrefix) await this.writeNow(Buffer.alloc(0));
@@ -132,6 +144,7 @@ export class BodyWriter {
       this.queueTx ? this.queueTx.commit() : Promise.resolve(null),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    this.settled = true;
     if (!failed) return { ok: true, id: this.id };
     if (results.some((r) => r.status === 'fulfilled' && r.value !== null)) {
       this.logger.warn('smtp.partial_commit', { id: this.id, error: failed.reason, note: 'part of the message was committed; a retry may duplicate it' });
@@ -148,7 +161,7 @@ export class BodyWriter {
 
   /** Throw the temporary data away (safe more than once; a no-op after commit). */
   async abort(): Promise<void> {
-    if (this.finished && !this.aborted && this.failure === null) return;
+    if (this.settled || this.aborted) return;
     this.aborted = true;
     this.finished = true;
     if (!this.opened) return; // begin() aborts what it opens once it sees `aborted`
