@@ -308,3 +308,19 @@ test('a store write failing in the middle of the data (disk full): 452 after the
     await f.close();
   }
 });
+
+test('after HELO (not EHLO) ESMTP parameters and extension commands are not available', async () => {
+  const s = await t.connect();
+  await s.expect(220);
+  await s.cmd('HELO old.example', 250);
+  await s.cmd('MAIL FROM:<a@example.org> SIZE=10', R('unknownParameter'));
+  await s.cmd('MAIL FROM:<a@example.org>', 250);
+  await s.cmd('RCPT TO:<alice@example.com> NOTIFY=NEVER', R('unknownParameter'));
+  await s.cmd('RCPT TO:<alice@example.com>', 250);
+  await s.cmd('STARTTLS', R('sendEhloFirst'));
+  s.send('BDAT 3 LAST\r\nabc');
+  await s.expect(R('sendEhloFirst'));
+  await s.cmd('DATA', 354);
+  await s.cmd('.', 250);
+  s.end();
+});

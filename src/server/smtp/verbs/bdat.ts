@@ -59,8 +59,8 @@ export function bdatChunk(c: SmtpConnection, mode: BdatMode, piece: Buffer): Pro
 
 export async function finishBdat(c: SmtpConnection, mode: BdatMode): Promise<void> {
   if (mode.error) {
-    // A refused chunk ends any transaction in progress (RFC 3030 4: the client must RSET or start again).
-    if (c.txn && mode.error !== REPLIES.needMail) return refuse(c, c.txn.body, mode.error);
+    // A sequence error (503) leaves the state as it was; a refused message (552, 4xx) ends the transaction.
+    if (c.txn && mode.error.code !== 503) return refuse(c, c.txn.body, mode.error);
     return c.reply(mode.error);
   }
   const txn = c.txn;
