@@ -76,6 +76,10 @@ function failure(mechanism: string, reply: SmtpReply): SmtpAuthError {
 /** Run the exchange; resolves when the server says 235, throws SmtpAuthError naming the server's reply otherwise. */
 export async function authenticate(mechanism: ClientAuthMechanism, auth: SmtpAuth, send: AuthExchange): Promise<void> {
   const pass = auth.pass ?? '';
+  // NUL separates PLAIN's fields and ^A XOAUTH2's: inside a value they would shift the structure.
+  if (/[\0\x01]/.test(auth.user) || /[\0\x01]/.test(auth.authzid ?? '') || (mechanism === 'XOAUTH2' && /[\0\x01]/.test(auth.accessToken ?? ''))) {
+    throw new SmtpAuthError(0, null, 'the user name, authzid or token contains a NUL or ^A character');
+  }
   let reply: SmtpReply;
   switch (mechanism) {
     case 'PLAIN':
