@@ -31,15 +31,16 @@ describe('queue control: posthorn queue on a running server and offline', () => 
       await d.idle();
       assert.equal(transport.attempts.length, 2);
 
-      // The real CLI, as a separate process, against the running server.
-      const list = await posthorn('queue', 'list', '--data', dir);
-      assert.match(list.stdout, new RegExp(`${id1} .*<alice@example.org>`));
-      assert.match(list.stdout, /pending +a@remote\.test +attempts=1 +next in 5m +451 4\.3\.0 try again later/);
-      assert.match(list.stdout, /2 message\(s\)/);
+      // Through the socket (the CLI itself against `posthorn serve` is in serve-queue.test.ts).
+      const list = await queueCommand(dir, { cmd: 'list' });
+      assert.equal(list.mode, 'server');
+      assert.deepEqual((list.result as QueueSummary[]).map((m) => [m.id, m.recipients[0].attempts, m.recipients[0].lastReply?.code]), [
+        [id1, 1, 451],
+        [id2, 1, 451],
+      ]);
       const shown = (await queueCommand(dir, { cmd: 'show', id: id2 })).result as QueueRecord;
       assert.equal(shown.recipients[0].address, 'b@remote.test');
-      const retried = await posthorn('queue', 'retry', id1, '--data', dir);
-      assert.match(retried.stdout, /1 recipient\(s\) rescheduled/);
+      assert.deepEqual((await queueCommand(dir, { cmd: 'retry', id: id1 })).result, { count: 1 });
       await d.idle();
       assert.equal(transport.attempts.length, 3);
       assert.deepEqual(transport.attempts[2].message.recipients.map((r) => r.address), ['a@remote.test']);
@@ -64,9 +65,10 @@ describe('queue control: posthorn queue on a running server and offline', () => 
       await d.idle();
       await d.stop();
       assert.equal(existsSync(sock), false, 'socket removed at stop');
-      const offline = await queueCommand(dir, { cmd: 'list' });
-      assert.equal(offline.mode, 'offline');
-      assert.deepEqual((offline.result as QueueSummary[]).map((m) => m.id).sort(), [id3, id4].sort());
+      const offline = await posthorn('queue', 'list', '--data', dir);
+      assert.match(offline.stdout, new RegExp(`${id3} .*<alice@example.org>`));
+      assert.match(offline.stdout, /pending +c@remote\.test +attempts=1 +next in 5m +451 4\.3\.0 try again later/);
+      assert.match(offline.stdout, /2 message\(s\)/);
       assert.deepEqual((await queueCommand(dir, { cmd: 'delete', id: id4 })).result, { deleted: true });
       const r = await posthorn('queue', 'retry', '--data', dir);
       assert.match(r.stdout, /1 recipient\(s\) rescheduled/);

@@ -35,6 +35,8 @@ export class Peer {
   readonly received: Received[] = [];
   readonly sessions: string[] = [];
   transactions = 0;
+  /** RCPT commands seen (accepted or not). */
+  rcptAttempts = 0;
   port = 0;
   private server: SMTPServer;
 
@@ -62,6 +64,7 @@ export class Peer {
         cb();
       },
       onRcptTo: (address, session, cb) => {
+        this.rcptAttempts++;
         const refusal = o.rcpt?.(address.address, session);
         if (refusal) return cb(Object.assign(new Error(refusal.message), { responseCode: refusal.code }));
         cb();
