@@ -18,7 +18,7 @@ import { QueueStore } from './queue-store.js';
 import type { QueueRecord } from './record.js';
 import { buildRouteTable, normalizeDomain, parseSmarthostUrl, type RoutingConfig } from './route.js';
 import { Scheduler, type QueueSummary } from './scheduler.js';
-import { createSmtpTransport } from './smtp-transport.js';
+import { createSmtpTransport, type SmtpTransportOptions } from './smtp-transport.js';
 import type { RemoteTransport } from './transport.js';
 import type { OutboundQueue } from './types.js';
 
@@ -53,6 +53,13 @@ export interface DeliveryOptions {
   maxReturnSize?: number;
   /** Largest message the queue takes, octets (default 100 MiB; the SMTP server's SIZE limit applies before). */
   maxMessageSize?: number;
+  /** MX hosts tried per attempt, best first (default 10). */
+  maxMxHosts?: number;
+  /** DNS query timeout in ms (default 5000) and tries per query (default 2). */
+  dnsTimeoutMs?: number;
+  dnsTries?: number;
+  /** SMTP client timeouts in ms (defaults: the client's; connect 30 s, greeting 60 s, command 120 s, data 600 s). */
+  smtpTimeouts?: SmtpTransportOptions['timeouts'];
   /** Messages larger than this many octets are streamed from disk on each attempt (default 1 MiB). */
   streamThreshold?: number;
   /** Keep idle connections for reuse this long, ms (default 5000), for at most this many transactions (default 100). */
@@ -99,9 +106,13 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     smarthostDomains: new Set((cfg.smarthost_domains ?? []).map(normalizeDomain)),
     ...(cfg.smarthost ? { smarthost: parseSmarthostUrl(cfg.smarthost) } : {}),
   };
-  const resolver = options.resolver ?? createResolver(cfg.dns ? { server: cfg.dns } : {});
+  const resolver =
+    options.resolver ??
+    createResolver({ ...(cfg.dns ? { server: cfg.dns } : {}), timeoutMs: options.dnsTimeoutMs ?? 5000, tries: options.dnsTries ?? 2 });
   const store = new QueueStore(options.dataDir);
-  const transport = options.transport ?? createSmtpTransport({ logger, ...(options.tlsCa ? { ca: options.tlsCa } : {}) });
+  const transport =
+    options.transport ??
+    createSmtpTransport({ logger, ...(options.tlsCa ? { ca: options.tlsCa } : {}), ...(options.smtpTimeouts ? { timeouts: options.smtpTimeouts } : {}) });
   const pool = new ConnectionPool(transport, options.hostname, {
     idleTimeoutMs: options.connectionIdleMs ?? 5000,
     maxTransactionsPerConnection: options.maxTransactionsPerConnection ?? 100,
@@ -136,7 +147,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     maxConcurrency: cfg.max_concurrency ?? 20,
     maxConcurrencyPerDestination: cfg.max_concurrency_per_domain ?? 4,
     mxPort: options.mxPort ?? 25,
-    maxMxHosts: 10,
+    maxMxHosts: options.maxMxHosts ?? 10,
     streamThreshold: options.streamThreshold ?? 1024 * 1024,
     clock,
     random,
