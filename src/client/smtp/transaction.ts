@@ -126,6 +126,7 @@ export async function runTransaction(
   const has8bitMime = extensions.has('8BITMIME');
   const hasUtf8 = extensions.has('SMTPUTF8');
   const envelopeUtf8 = !isAsciiText(envelope.from) || recipients.some((r) => !isAsciiText(r.address));
+  const ok = (reply: SmtpReply) => reply.code >= 200 && reply.code < 300;
   const refuse = (text: string, stage: TransactionStage = 'CAPABILITY') => new SmtpTransactionError(0, null, text, stage, []);
   if (envelopeUtf8 && !hasUtf8) throw refuse('the envelope has non-ASCII addresses but the server does not offer SMTPUTF8 (RFC 6531)');
   if (message.eightBit && !has8bitMime && !hasUtf8) throw refuse('the message contains 8-bit data but the server offers neither 8BITMIME nor SMTPUTF8; encode it as 7-bit (quoted-printable/base64)');
@@ -161,7 +162,7 @@ export async function runTransaction(
   } else {
     await channel.write(mailLine + '\r\n');
     mailReply = await channel.readOne(t, 'MAIL FROM');
-    if (mailReply.code !== 250) {
+    if (!ok(mailReply)) {
       await reset(channel, t);
       throw transactionError(mailReply, 'sender refused (MAIL FROM)', 'MAIL', []);
     }
@@ -171,14 +172,14 @@ export async function runTransaction(
     }
   }
   const anyAccepted = results.some((r) => r.accepted);
-  if (mailReply.code !== 250 || !anyAccepted) {
+  if (!ok(mailReply) || !anyAccepted) {
     if (dataReply && dataReply.code === 354) {
       // RFC 2920 3.1: DATA was accepted although no recipient was: send an empty message to end it.
       await channel.write('.\r\n');
       await channel.readOne(settings.dataTimeout, 'end of empty data');
     }
     await reset(channel, t);
-    if (mailReply.code !== 250) throw transactionError(mailReply, 'sender refused (MAIL FROM)', 'MAIL', results);
+    if (!ok(mailReply)) throw transactionError(mailReply, 'sender refused (MAIL FROM)', 'MAIL', results);
     const first = results[0];
     const error = new SmtpTransactionError(first.code, first.enhancedCode, `every recipient was refused: ${results.map((r) => `<${r.address}> ${r.code} ${r.message}`.trim()).join('; ')}`, 'RCPT', results);
     throw error;
@@ -201,7 +202,7 @@ export async function runTransaction(
     sent = await streamData(channel, message.stream!, new DataEncoder(true), settings, has8bitMime || hasUtf8, null);
   }
   const final = await channel.readOne(settings.dataTimeout, 'end of data');
-  if (final.code !== 250) throw transactionError(final, 'message refused after data', 'DATA', results);
+  if (!ok(final)) throw transactionError(final, 'message refused after data', 'DATA', results);
   return result(results, final, sent);
 }
 
@@ -263,7 +264,7 @@ async function sendBdat(
       if (!pipelining && !last) {
         const reply = await channel.readOne(settings.dataTimeout, 'BDAT');
         expected--;
-        if (reply.code !== 250) throw transactionError(reply, 'BDAT refused', 'DATA', results);
+        if (reply.code < 200 || reply.code >= 300) throw transactionError(reply, 'BDAT refused', 'DATA', results);
       }
     } while (offset < encoded.length);
     sent = encoded.length;
@@ -273,7 +274,7 @@ async function sendBdat(
     expected = counter.pending + 1;
   }
   const replies = await channel.read(expected, settings.dataTimeout, 'BDAT');
-  const bad = replies.find((r) => r.code !== 250);
+  const bad = replies.find((r) => r.code < 200 || r.code >= 300);
   if (bad) throw transactionError(bad, 'message refused (BDAT)', 'DATA', results);
   return result(results, replies[replies.length - 1], sent);
 }
