@@ -7,10 +7,8 @@
  * boundary of an outer multipart also ends every inner part (QUIRK: missing close delimiters, RFC 2046 5.1.2).
  * A line break before a boundary belongs to the boundary (RFC 2046 5.1.1).
  */
-import { Base64Decoder } from './base64.js';
-import { QuotedPrintableDecoder } from './qp.js';
-import { getHeader, parseHeaderField, structuredText, type HeaderField } from './header.js';
-import { parseParamValue } from './params.js';
+import { HeaderBlock } from './header-block.js';
+import { decoderFor, describePart, isBodyText, newPart, type ContentDecoder } from './part.js';
 import { DEFAULT_PARSE_OPTIONS, type MimePart, type ParseOptions, type ResolvedParseOptions } from './types.js';
 
 export interface PartSink {
@@ -20,20 +18,6 @@ export interface PartSink {
   warn(message: string): void;
   /** Called once when a limit cuts the result short. */
   truncate(message: string): void;
-}
-
-interface ContentDecoder {
-  update(chunk: Buffer): Buffer;
-  final(): Buffer;
-}
-
-class IdentityDecoder implements ContentDecoder {
-  update(chunk: Buffer): Buffer {
-    return chunk;
-  }
-  final(): Buffer {
-    return Buffer.alloc(0);
-  }
 }
 
 interface OpenPart {
@@ -80,13 +64,6 @@ export function resolveParseOptions(o: ParseOptions = {}): ResolvedParseOptions 
   return r;
 }
 
-function newPart(path: string, defaultType: string): MimePart {
-  return {
-    path, headers: [], contentType: defaultType, params: Object.create(null) as Record<string, string>, disposition: null,
-    dispositionParams: Object.create(null) as Record<string, string>, transferEncoding: '7bit', children: [], size: 0, isBody: false,
-  };
-}
-
 export class MimeStreamParser {
   private readonly opts: ResolvedParseOptions;
   private buf: Buffer = Buffer.alloc(0);
@@ -101,16 +78,14 @@ export class MimeStreamParser {
   private pendingBreak: Buffer | null = null;
   private parkedBytes = 0;
   // header block state
-  private fieldLines: Buffer[] = [];
-  private fields: HeaderField[] = [];
-  private headerBytes = 0;
-  private headerOverflow = false;
+  private readonly block: HeaderBlock;
   private skipLine = false;
   private firstHeaderLine = true;
   readonly root: MimePart;
 
   constructor(private readonly sink: PartSink, options: ParseOptions = {}) {
     this.opts = resolveParseOptions(options);
+    this.block = new HeaderBlock(this.opts.maxHeaderBytes, this.opts.maxHeaderFields, (w) => sink.warn(w), (w) => sink.truncate(w));
     this.root = newPart('', 'text/plain');
     this.open.push({ part: this.root, depth: 0, children: 0 });
   }
@@ -186,7 +161,7 @@ export class MimeStreamParser {
       if (nl < 0) {
         if (!final) {
           if (n - start > this.opts.maxHeaderBytes) {
-            this.overflowHeaders();
+            this.block.overflowNow();
             this.skipLine = true;
             this.pos = n;
           }
@@ -217,13 +192,12 @@ export class MimeStreamParser {
         }
       }
       if (first === 0x20 || first === 0x09) {
-        if (this.fieldLines.length) this.addHeaderLine(buf.subarray(start, lineEnd));
+        this.block.continueField(buf.subarray(start, lineEnd));
         continue;
       }
       const isField = isFieldStart(buf, start, contentEnd);
       if (isField) {
-        this.flushField();
-        this.addHeaderLine(buf.subarray(start, lineEnd));
+        this.block.startField(buf.subarray(start, lineEnd));
         this.firstHeaderLine = false;
         continue;
       }
@@ -246,56 +220,14 @@ export class MimeStreamParser {
     return false;
   }
 
-  private addHeaderLine(line: Buffer): void {
-    if (this.headerOverflow) return;
-    this.headerBytes += line.length;
-    if (this.headerBytes > this.opts.maxHeaderBytes) {
-      this.overflowHeaders();
-      return;
-    }
-    this.fieldLines.push(Buffer.from(line));
-  }
-
-  private overflowHeaders(): void {
-    if (!this.headerOverflow) {
-      this.headerOverflow = true;
-      this.flushField();
-      this.fieldLines = [];
-      this.sink.truncate(`header block over maxHeaderBytes (${this.opts.maxHeaderBytes}); rest of the block skipped`);
-    }
-  }
-
-  private flushField(): void {
-    if (!this.fieldLines.length) return;
-    let raw = this.fieldLines.length === 1 ? this.fieldLines[0] : Buffer.concat(this.fieldLines);
-    this.fieldLines = [];
-    let end = raw.length;
-    if (end && raw[end - 1] === 10) end--;
-    if (end && raw[end - 1] === 13) end--;
-    raw = raw.subarray(0, end);
-    if (this.fields.length >= this.opts.maxHeaderFields) {
-      if (this.fields.length === this.opts.maxHeaderFields) {
-        this.sink.truncate(`more than maxHeaderFields (${this.opts.maxHeaderFields}) header fields; rest skipped`);
-        this.fields.push(null as unknown as HeaderField); // sentinel so we report once
-      }
-      return;
-    }
-    const f = parseHeaderField(raw, (w) => this.sink.warn(w));
-    if (f) this.fields.push(f);
-  }
-
   private finishHeaders(): void {
-    this.flushField();
-    const headers = this.fields.filter((f) => f !== null);
-    this.fields = [];
-    this.headerBytes = 0;
-    this.headerOverflow = false;
+    const headers = this.block.finish();
     this.skipLine = false;
     this.firstHeaderLine = false;
     const top = this.open[this.open.length - 1];
     const part = top.part;
     part.headers = headers;
-    this.describe(part);
+    describePart(part, (w) => this.sink.warn(w));
     this.mode = 'body';
     this.atLineStart = true;
     if (part.contentType.startsWith('multipart/')) {
@@ -311,49 +243,9 @@ export class MimeStreamParser {
         return;
       }
     }
-    part.isBody = (part.contentType === 'text/plain' || part.contentType === 'text/html') && part.disposition !== 'attachment' && !part.filename;
-    top.decoder = this.decoderFor(part);
+    part.isBody = isBodyText(part);
+    top.decoder = decoderFor(part, (w) => this.sink.warn(w));
     this.sink.partStart(part);
-  }
-
-  private describe(part: MimePart): void {
-    const warn = (w: string): void => this.sink.warn(w);
-    const ct = getHeader(part.headers, 'content-type');
-    if (ct) {
-      const p = parseParamValue(structuredText(ct, warn), warn);
-      if (/^[^\s/]+\/[^\s/]+$/.test(p.value)) part.contentType = p.value;
-      else this.sink.warn(`invalid Content-Type "${p.value}"; using ${part.contentType}`);
-      part.params = p.params;
-      if (p.params.charset) part.charset = p.params.charset.trim();
-    }
-    const cd = getHeader(part.headers, 'content-disposition');
-    if (cd) {
-      const p = parseParamValue(structuredText(cd, warn), warn);
-      part.disposition = p.value || null;
-      part.dispositionParams = p.params;
-    }
-    const filename = part.dispositionParams.filename ?? part.params.name;
-    if (filename) part.filename = filename;
-    const cid = getHeader(part.headers, 'content-id');
-    if (cid) part.contentId = cid.value.trim().replace(/^<|>$/g, '');
-    const cte = getHeader(part.headers, 'content-transfer-encoding');
-    if (cte) part.transferEncoding = cte.value.trim().toLowerCase() || '7bit';
-  }
-
-  private decoderFor(part: MimePart): ContentDecoder {
-    switch (part.transferEncoding) {
-      case 'base64':
-        return new Base64Decoder();
-      case 'quoted-printable':
-        return new QuotedPrintableDecoder();
-      case '7bit':
-      case '8bit':
-      case 'binary':
-        return new IdentityDecoder();
-      default:
-        this.sink.warn(`unknown Content-Transfer-Encoding "${part.transferEncoding}"; content left as is`);
-        return new IdentityDecoder();
-    }
   }
 
   // ---- bodies ----
@@ -527,7 +419,5 @@ export class MimeStreamParser {
     parent.part.children.push(child);
     this.open.push({ part: child, depth: parent.depth + 1, children: 0 });
     this.mode = 'header';
-    this.fields = [];
-    this.fieldLines = [];
   }
 }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerParseCommand } from '../../src/cli/commands/parse.js';
 import { createHash } from 'node:crypto';
 import { composeMail } from '../../src/mime/index.js';
 
@@ -43,13 +44,27 @@ test('posthorn parse reads standard input when no file is given', async () => {
   const j = JSON.parse(r.stdout) as { subject: string; text: string };
   assert.equal(j.subject, '中文主题');
   assert.equal(j.text, 'body\n');
-  const human = await run(['parse'], readFileSync(fixture));
-  assert.match(human.stdout, /^Subject: Multi-media mail demonstration/);
+});
+
+/** Runs the command in this process with its output captured (no child process: quicker). */
+async function runHere(args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number | undefined }> {
+  const r = { stdout: '', stderr: '', exitCode: undefined as number | undefined };
+  const program = new Command().name('posthorn').exitOverride();
+  registerParseCommand(program, { out: (t) => (r.stdout += t), err: (t) => (r.stderr += t), fail: (c) => (r.exitCode = c) });
+  await program.parseAsync(['node', 'posthorn', ...args]);
+  return r;
+}
+
+test('posthorn parse FILE without --json prints a summary', async () => {
+  const r = await runHere(['parse', fixture]);
+  assert.match(r.stdout, /^Subject: Multi-media mail demonstration/);
+  assert.match(r.stdout, /smile\.gif {2}image\/gif {2}43 bytes {2}sha256:/);
+  assert.equal(r.exitCode, undefined);
 });
 
 test('posthorn parse: a missing file is a clear error with exit code 1', async () => {
-  const r = await run(['parse', '/nonexistent/file.eml', '--json']);
-  assert.equal(r.code, 1);
+  const r = await runHere(['parse', '/nonexistent/file.eml', '--json']);
+  assert.equal(r.exitCode, 1);
   assert.match(r.stderr, /^posthorn: cannot read \/nonexistent\/file.eml/);
   assert.equal(r.stdout, '');
 });

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { composeMail, parseMail, MimeStreamParser, type ComposeOptions, type ParsedMail, type MimePart } from '../../src/mime/index.js';
 
 const SEED = Number(process.env.MIME_FUZZ_SEED ?? 20240607);
-const RUNS = Number(process.env.MIME_FUZZ_RUNS ?? 150);
+const RUNS = Number(process.env.MIME_FUZZ_RUNS ?? 60);
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;

@@ -71,7 +71,20 @@ const positiveInt = (v: string): number => {
   return n;
 };
 
-export function registerParseCommand(program: Command): void {
+/** Where the command writes (replaceable in tests). */
+export interface ParseCommandIo {
+  out(text: string): void;
+  err(text: string): void;
+  fail(code: number): void;
+}
+
+const processIo: ParseCommandIo = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+  fail: (code) => void (process.exitCode = code),
+};
+
+export function registerParseCommand(program: Command, io: ParseCommandIo = processIo): void {
   program
     .command('parse [file]')
     .description('parse a message (standard input when no FILE) and print its headers, text and attachments')
@@ -91,19 +104,19 @@ export function registerParseCommand(program: Command): void {
         try {
           await access(file);
         } catch (err) {
-          process.stderr.write(`posthorn: cannot read ${file}: ${(err as Error).message}\n`);
-          process.exitCode = 1;
+          io.err(`posthorn: cannot read ${file}: ${(err as Error).message}\n`);
+          io.fail(1);
           return;
         }
         input = createReadStream(file);
       } else input = process.stdin;
       try {
         const json = await parseToJson(input, options);
-        process.stdout.write(opts.json ? JSON.stringify(json, null, 2) + '\n' : summaryText(json));
+        io.out(opts.json ? JSON.stringify(json, null, 2) + '\n' : summaryText(json));
       } catch (err) {
         if (err instanceof MimeError || (err as NodeJS.ErrnoException).code !== undefined) {
-          process.stderr.write(`posthorn: ${(err as Error).message}\n`);
-          process.exitCode = 1;
+          io.err(`posthorn: ${(err as Error).message}\n`);
+          io.fail(1);
           return;
         }
         throw err;
