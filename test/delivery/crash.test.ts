@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,7 +40,9 @@ it('SIGKILL mid-queue loses no recipient: the restarted queue delivers the rest'
     assert.ok(acknowledged.size >= 12 && acknowledged.size < 120, `killed mid-queue (${acknowledged.size} acknowledged)`);
     const deliveredBefore = mx.received.length;
 
-    const d = createDelivery({ dataDir: dir, hostname: 'mx.example.org', config: { routes: { '*': `127.0.0.1:${mx.port}` } }, controlSocket: false });
+    // The killed process left its control socket behind; the new one must replace it.
+    assert.ok(existsSync(join(dir, 'queue', 'control.sock')));
+    const d = createDelivery({ dataDir: dir, hostname: 'mx.example.org', config: { routes: { '*': `127.0.0.1:${mx.port}` } } });
     await d.start();
     await d.idle();
     await d.stop();
@@ -52,6 +55,7 @@ it('SIGKILL mid-queue loses no recipient: the restarted queue delivers the rest'
     assert.ok(mx.received.length > deliveredBefore, 'the restarted queue delivered the rest');
     // Nothing left behind: no state, no message, no temporary file.
     for (const sub of ['msg', 'state', 'tmp']) assert.deepEqual(await readdir(join(dir, 'queue', sub)), [], sub);
+    assert.equal(existsSync(join(dir, 'queue', 'control.sock')), false, 'socket removed at stop');
   } finally {
     await mx.stop();
     await cleanup();
