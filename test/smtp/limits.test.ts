@@ -270,3 +270,27 @@ test('a client that disconnects in the middle of DATA leaves nothing: the store 
     await c.close();
   }
 });
+
+test('a 6 MB message streams through (young-generation collections on the way) and is stored exactly', async () => {
+  const { collectYoungGeneration } = await import('../../src/server/smtp/memory.js');
+  collectYoungGeneration();
+  assert.equal((globalThis as { gc?: unknown }).gc, undefined, 'the gc extension is not put on the global object');
+  const big = await startSmtp();
+  try {
+    const s = await big.connect();
+    await s.hello();
+    await s.cmd('MAIL FROM:<a@example.org> SIZE=6400000', 250);
+    await s.cmd('RCPT TO:<alice@example.com>', 250);
+    await s.cmd('DATA', 354);
+    const line = `${'0123456789'.repeat(7)}\r\n`;
+    const block = line.repeat(1000);
+    for (let i = 0; i < 85; i++) if (!s.socket.write(block)) await new Promise((r) => s.socket.once('drain', r));
+    await s.cmd('.', 250);
+    const msg = big.store.messages('alice@example.com')[0];
+    assert.ok(msg.subarray(msg.length - block.length).equals(Buffer.from(block)));
+    assert.equal(msg.length - msg.indexOf(block), block.length * 85);
+    s.end();
+  } finally {
+    await big.close();
+  }
+});
