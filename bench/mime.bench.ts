@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { composeMail, parseMail, parseMailStream, type ComposeOptions } from '../src/mime/index.js';
@@ -190,11 +191,12 @@ async function benchMemory(): Promise<void> {
 }
 
 const rounds = QUICK ? 1 : 3;
-console.log(`node ${process.version}${QUICK ? ', BENCH_QUICK' : ''}; generating corpora in ${WORK} if missing...`);
 if (process.argv.includes('--memory-child')) {
   await benchMemory();
   process.exit(0);
 }
+console.log(`node ${process.version}${QUICK ? ', BENCH_QUICK' : ''}; load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores (figures are noisy when loaded)`);
+console.log(`corpora in ${WORK} (generated when missing)`);
 // peers are imported only now: the memory check runs in a child process with only our code loaded
 const PostalMime = (await import('postal-mime')).default;
 const simpleParser = (await import('mailparser')).simpleParser;
