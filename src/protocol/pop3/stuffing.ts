@@ -9,6 +9,25 @@ const CR = 0x0d;
 
 export const TERMINATOR = Buffer.from('.\r\n');
 const CRLF_TERMINATOR = Buffer.from('\r\n.\r\n');
+const LF_DOT = Buffer.from('\n.');
+/** Dots not at a line start that indexOfLineDot() skips one by one before it switches to a two-octet search. */
+const DOT_SKIPS = 8;
+
+/**
+ * The same as data.indexOf('\n.', from), faster in the common case. A search for the single octet "." is a memchr
+ * (a 10 KB message without dots costs well under a microsecond, against several for the two-octet search); text full
+ * of dots (prose) would make that slow, so after DOT_SKIPS dots that do not start a line it finishes with the
+ * two-octet search.
+ */
+export function indexOfLineDot(data: Buffer, from: number): number {
+  let dot = data.indexOf(DOT, from + 1);
+  for (let skipped = 0; dot >= 0; skipped++) {
+    if (data[dot - 1] === LF) return dot - 1;
+    if (skipped === DOT_SKIPS) return data.indexOf(LF_DOT, dot);
+    dot = data.indexOf(DOT, dot + 1);
+  }
+  return -1;
+}
 
 /**
  * Stuff a whole message (or, with `atLineStart` false, a chunk that continues a line). Returns the same Buffer when
@@ -16,23 +35,23 @@ const CRLF_TERMINATOR = Buffer.from('\r\n.\r\n');
  */
 export function stuffBuffer(data: Buffer, atLineStart = true): Buffer {
   const leading = atLineStart && data.length > 0 && data[0] === DOT;
-  let at = data.indexOf('\n.');
+  let at = indexOfLineDot(data, 0);
   if (!leading && at < 0) return data;
   let count = leading ? 1 : 0;
   while (at >= 0) {
     count++;
-    at = data.indexOf('\n.', at + 2);
+    at = indexOfLineDot(data, at + 2);
   }
   const out = Buffer.allocUnsafe(data.length + count);
   let from = 0;
   let to = 0;
   if (leading) out[to++] = DOT;
-  at = data.indexOf('\n.');
+  at = indexOfLineDot(data, 0);
   while (at >= 0) {
     to += data.copy(out, to, from, at + 1);
     out[to++] = DOT;
     from = at + 1;
-    at = data.indexOf('\n.', at + 2);
+    at = indexOfLineDot(data, at + 2);
   }
   data.copy(out, to, from);
   return out;

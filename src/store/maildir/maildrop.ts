@@ -54,17 +54,25 @@ export class MaildirMaildrop implements Maildrop {
     return m;
   }
 
+  /**
+   * The message's current path. `dir` is already normalised and a name from readdir() holds no "/" and is never "." or
+   * ".." (scan skips names starting with "."), so plain concatenation gives what join() would, at a fraction of the cost.
+   */
+  private pathOf(m: ScannedMessage): string {
+    return `${this.dir}/${m.sub}/${m.name}`;
+  }
+
   /** Run an operation on the message's current path; if it was moved by another tool, find it and try again. */
   private async atPath<T>(m: ScannedMessage, op: (path: string) => Promise<T>): Promise<T> {
     try {
-      return await op(join(this.dir, m.sub, m.name));
+      return await op(this.pathOf(m));
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
       const now = await locate(this.store.fs, this.dir, m.uid);
       if (!now) throw new StoreError('missing', `message ${m.uid} is gone`, { cause: err });
       m.sub = now.sub;
       m.name = now.name;
-      return op(join(this.dir, m.sub, m.name));
+      return op(this.pathOf(m));
     }
   }
 

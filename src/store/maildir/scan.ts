@@ -62,34 +62,45 @@ export async function scanMaildir(fs: FsOps, dir: string, fixNames: boolean): Pr
     }
   }
   found.sort((a, b) => compareNames(a.parsed, b.parsed));
-  const messages = await mapLimit(found, 16, async ({ sub, parsed }): Promise<ScannedMessage | null> => {
+  // Names with both sizes (everything Posthorn and Dovecot deliver) need no I/O: no promise per message for them.
+  const messages: (ScannedMessage | null)[] = new Array(found.length);
+  const unsized: number[] = [];
+  for (let i = 0; i < found.length; i++) {
+    const { sub, parsed } = found[i];
     if (parsed.size !== undefined && parsed.vsize !== undefined) {
-      return { uid: parsed.uid, sub, name: parsed.name, size: parsed.size, vsize: parsed.vsize };
-    }
-    const path = join(dir, sub, parsed.name);
-    let data: Buffer;
-    try {
-      data = await fs.readFile(path);
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'EISDIR') return null; // gone meanwhile, or not a message
-      throw err;
-    }
-    const size = data.length;
-    const vsize = size + countBareLf(data, false);
-    let name = parsed.name;
-    if (fixNames) {
-      const renamed = withSizes(name, size, vsize);
-      try {
-        await fs.rename(path, join(dir, sub, renamed));
-        name = renamed;
-      } catch {
-        // Keep the old name; the sizes are known for this session anyway.
-      }
-    }
-    return { uid: parsed.uid, sub, name, size, vsize };
+      messages[i] = { uid: parsed.uid, sub, name: parsed.name, size: parsed.size, vsize: parsed.vsize };
+    } else unsized.push(i);
+  }
+  await mapLimit(unsized, 16, async (i) => {
+    messages[i] = await measure(fs, dir, found[i].sub, found[i].parsed, fixNames);
   });
   return messages.filter((m): m is ScannedMessage => m !== null);
+}
+
+/** A message whose name lacks its sizes: read it once to count them, and (with `fixNames`) rename it to carry them. */
+async function measure(fs: FsOps, dir: string, sub: Sub, parsed: ParsedName, fixNames: boolean): Promise<ScannedMessage | null> {
+  const path = join(dir, sub, parsed.name);
+  let data: Buffer;
+  try {
+    data = await fs.readFile(path);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'EISDIR') return null; // gone meanwhile, or not a message
+    throw err;
+  }
+  const size = data.length;
+  const vsize = size + countBareLf(data, false);
+  let name = parsed.name;
+  if (fixNames) {
+    const renamed = withSizes(name, size, vsize);
+    try {
+      await fs.rename(path, join(dir, sub, renamed));
+      name = renamed;
+    } catch {
+      // Keep the old name; the sizes are known for this session anyway.
+    }
+  }
+  return { uid: parsed.uid, sub, name, size, vsize };
 }
 
 /** Find where a message is now (another tool may have moved it to cur/ or changed its flags). */
