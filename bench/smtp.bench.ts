@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? (QUICK ? 600 : 3000));
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? (QUICK ? 500 : 1500));
+/** Each throughput case is measured this many times per server (median reported). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 const IDLE = Number(process.env.BENCH_IDLE ?? (QUICK ? 2000 : 10000));
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 100);
 /** Run only some parts: comma-separated "throughput", "idle", "big". */
@@ -442,13 +444,14 @@ async function bigMessage(port: number, megabytes: number): Promise<void> {
 
 const fmt = (n: number | undefined) => (n === undefined ? '-' : n.toFixed(0)).padStart(7);
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? '-' : (a / b).toFixed(2));
 
 /** A logger that does nothing at all (the peer logs nothing either). */
 const quietLogger = { debug() {}, info() {}, warn() {}, error() {}, child() { return quietLogger; } };
 
 async function main(): Promise<void> {
-  console.log(`SMTP benchmark: ${MESSAGES} messages of 10 KB per case${QUICK ? ' (BENCH_QUICK)' : ''}; 2-core machine shared with other work, figures are noisy`);
+  console.log(`SMTP benchmark: ${MESSAGES} messages of 10 KB per run, median of ${ROUNDS} round(s) per case${QUICK ? ' (BENCH_QUICK)' : ''}`);
   const message = makeMessage(10 * 1024);
   const cases: Array<{ name: string; run: (port: number, n: number) => Promise<number> }> = [
     { name: '20 connections, reused', run: (p, n) => loadReused(p, 20, n, message) },
@@ -458,16 +461,30 @@ async function main(): Promise<void> {
   const results: Record<string, Record<ServerKind, number>> = {};
   const cpu: Record<string, Record<ServerKind, number>> = {};
   const THROUGHPUT_KINDS: ServerKind[] = SERVERS.length > 2 ? SERVERS : ['trivial', 'posthorn', 'posthorn-fsync', 'smtp-server', 'posthorn-memory'];
-  for (const kind of ONLY.has('throughput') ? THROUGHPUT_KINDS : []) {
-    const child = await startChild(kind);
-    for (const c of cases) {
-      await c.run(child.port, Math.max(200, MESSAGES / 10)); // warm-up
-      const cpu0 = (await child.ask('cpu')).cpu!;
-      (results[c.name] ??= {} as Record<ServerKind, number>)[kind] = await c.run(child.port, MESSAGES);
-      (cpu[c.name] ??= {} as Record<ServerKind, number>)[kind] = ((await child.ask('cpu')).cpu! - cpu0) / MESSAGES;
+  // All servers stay up for the whole section; each case is measured in ROUNDS rounds, every server once per round in a
+  // rotating order, and the median is reported: load from other processes then hits every server alike.
+  const children = new Map<ServerKind, Child>();
+  for (const kind of ONLY.has('throughput') ? THROUGHPUT_KINDS : []) children.set(kind, await startChild(kind));
+  for (const c of children.size ? cases : []) {
+    const samples = new Map<ServerKind, Array<{ rate: number; cpu: number }>>();
+    for (const [, child] of children) await c.run(child.port, Math.max(100, Math.round(MESSAGES / 10))); // warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = [...children.keys()];
+      for (let i = 0; i < round % order.length; i++) order.push(order.shift()!);
+      for (const kind of order) {
+        const child = children.get(kind)!;
+        const cpu0 = (await child.ask('cpu')).cpu!;
+        const rate = await c.run(child.port, MESSAGES);
+        const used = ((await child.ask('cpu')).cpu! - cpu0) / MESSAGES;
+        (samples.get(kind) ?? samples.set(kind, []).get(kind)!).push({ rate, cpu: used });
+      }
     }
-    await stopChild(child);
+    for (const [kind, list] of samples) {
+      (results[c.name] ??= {} as Record<ServerKind, number>)[kind] = median(list.map((x) => x.rate));
+      (cpu[c.name] ??= {} as Record<ServerKind, number>)[kind] = median(list.map((x) => x.cpu));
+    }
   }
+  for (const child of children.values()) await stopChild(child);
   console.log(`\nmsg/s. ceiling: load generator against a trivial responder. maildir: Posthorn + MaildirStore. fsync: Posthorn + one`);
   console.log(`file per message fsynced (the peer's durability). memory: Posthorn + MemoryStore. peer: smtp-server + file + fsync.`);
   console.log(`${'case'.padEnd(44)} ${'ceiling'.padStart(7)} ${'maildir'.padStart(7)} ${'fsync'.padStart(7)} ${'peer'.padStart(7)} ${'memory'.padStart(7)}  maildir/peer fsync/peer`);
