@@ -45,9 +45,13 @@ describe('queue control: posthorn queue on a running server and offline', () => 
       assert.equal(transport.attempts.length, 3);
       assert.deepEqual(transport.attempts[2].message.recipients.map((r) => r.address), ['a@remote.test']);
       assert.deepEqual((await queueCommand(dir, { cmd: 'delete', id: id1 })).result, { deleted: true });
-      const missing = await posthorn('queue', 'show', id1, '--data', dir).catch((e: { code: number; stderr: string }) => e);
-      assert.equal((missing as { code: number }).code, 1);
-      assert.match((missing as { stderr: string }).stderr, /no message/);
+      await assert.rejects(queueCommand(dir, { cmd: 'show', id: id1 }), /no message/);
+      const show = await posthorn('queue', 'show', id2, '--data', dir);
+      assert.match(show.stdout, new RegExp(`^id: +${id2}$`, 'm'));
+      assert.match(show.stdout, /^from: +<alice@example\.org>$/m);
+      assert.match(show.stdout, /^ {2}b@remote\.test {2}pending {2}attempts=1$/m);
+      assert.match(show.stdout, /^ {4}last reply: +451 4\.3\.0 try again later$/m);
+      assert.match(show.stdout, /^headers:\nFrom: Alice <alice@example\.org>\nTo: <bob@remote\.test>\nSubject: test\n/m);
 
       // In-process client, same socket.
       const viaServer = await queueCommand(dir, { cmd: 'list' });

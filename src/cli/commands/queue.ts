@@ -2,7 +2,10 @@
  * posthorn queue list|show|retry|delete|flush. Talks to the running server over <data>/queue/control.sock; when no
  * server runs it works on the queue files directly (changes then take effect at the next start).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import { queuePaths } from '../../delivery/queue-store.js';
 import { ControlError, queueCommand, type ControlRequest } from '../../delivery/control.js';
 import type { QueueRecord } from '../../delivery/record.js';
 import type { QueueSummary } from '../../delivery/scheduler.js';
@@ -43,6 +46,48 @@ function printList(list: QueueSummary[]): void {
   process.stdout.write(`${list.length} message(s)\n`);
 }
 
+function printRecord(rec: QueueRecord, dataDir: string): void {
+  const e = rec.envelope;
+  const out = [
+    `id:          ${rec.id}${rec.origin === 'bounce' ? ' (delivery status notice)' : ''}`,
+    `queued:      ${new Date(rec.createdAt).toISOString()}`,
+    `size:        ${rec.size} octets`,
+    `from:        <${e.mailFrom}>`,
+  ];
+  if (e.authenticatedUser) out.push(`submitted by: ${e.authenticatedUser}${e.clientAddress ? ` from ${e.clientAddress}` : ''}`);
+  if (e.envid !== undefined) out.push(`envid:       ${e.envid}`);
+  if (e.dsnRet) out.push(`ret:         ${e.dsnRet}`);
+  out.push(`body:        ${e.body}${e.smtputf8 ? ' SMTPUTF8' : ''}${rec.dkim ? ', DKIM-signed' : ''}`, 'recipients:');
+  for (const r of rec.recipients) {
+    out.push(`  ${r.address}  ${r.status}  attempts=${r.attempts}`);
+    if (r.status === 'pending') out.push(`    next attempt: ${new Date(r.nextAttemptAt).toISOString()}`);
+    if (r.lastReply) out.push(`    last reply:   ${[r.lastReply.code, r.lastReply.enhanced, r.lastReply.text].filter((x) => x !== null && x !== '').join(' ')}`);
+    if (r.remoteMta) out.push(`    remote:       ${r.remoteMta}`);
+    if (r.notify || r.orcpt) out.push(`    dsn:          ${r.notify ? `NOTIFY=${r.notify === 'NEVER' ? 'NEVER' : r.notify.join(',')}` : ''} ${r.orcpt ? `ORCPT=${r.orcpt}` : ''}`.trimEnd());
+  }
+  process.stdout.write(out.join('\n') + '\n');
+  try {
+    const head = readHead(join(queuePaths(dataDir).msg, rec.id));
+    process.stdout.write(`headers:\n${head.replace(/\r\n/g, '\n')}`);
+  } catch {
+    // The message file may be gone already (delivered between the two reads).
+  }
+}
+
+/** The header block of a message file (at most 64 KiB of it). */
+function readHead(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const text = buf.subarray(0, n).toString('utf8');
+    const end = text.indexOf('\r\n\r\n');
+    return end < 0 ? text : text.slice(0, end + 2);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 async function exec(opts: Opts, req: ControlRequest, print: (result: unknown) => void): Promise<void> {
   await run(async () => {
     try {
@@ -68,8 +113,8 @@ export function registerQueueCommands(program: Command): void {
   common(queue.command('list').description('list queued messages and the state of each recipient')).action((opts: Opts) =>
     exec(opts, { cmd: 'list' }, (r) => printList(r as QueueSummary[])),
   );
-  common(queue.command('show <id>').description('show the full state record of a message')).action((id: string, opts: Opts) =>
-    exec(opts, { cmd: 'show', id: checkId(id) }, (r) => process.stdout.write(JSON.stringify(r as QueueRecord, null, 2) + '\n')),
+  common(queue.command('show <id>').description("show a message's envelope, each recipient's state and the message headers")).action(
+    (id: string, opts: Opts) => exec(opts, { cmd: 'show', id: checkId(id) }, (r) => printRecord(r as QueueRecord, dataDirOf(opts))),
   );
   common(queue.command('retry [id]').description('attempt delivery now (one message, or all)')).action((id: string | undefined, opts: Opts) =>
     exec(opts, id ? { cmd: 'retry', id: checkId(id) } : { cmd: 'retry' }, (r) =>
