@@ -2,18 +2,15 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerEnvelope } from 'smtp-server';
-import { generate } from 'selfsigned';
+import { readFileSync } from 'node:fs';
 
-let certPromise: Promise<{ key: string; cert: string }> | null = null;
-
-/** A self-signed certificate for "localhost" and 127.0.0.1 (generated once per test process). */
-export function certificate(): Promise<{ key: string; cert: string }> {
-  certPromise ??= generate([{ name: 'commonName', value: 'localhost' }], {
-    keyType: 'rsa',
-    algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],
-  }).then((p) => ({ key: p.private, cert: p.cert }));
-  return certPromise;
+/**
+ * A self-signed certificate for "localhost" and 127.0.0.1, valid until 2125, made once with selfsigned and kept in
+ * test/client/fixtures (generating an RSA key per test process costs seconds on a loaded machine). Test use only.
+ */
+export async function certificate(): Promise<{ key: string; cert: string }> {
+  const dir = new URL('./fixtures/', import.meta.url);
+  return { key: readFileSync(new URL('localhost.key.pem', dir), 'utf8'), cert: readFileSync(new URL('localhost.cert.pem', dir), 'utf8') };
 }
 
 export interface Received {
