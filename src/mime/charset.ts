@@ -119,7 +119,7 @@ function countMatches(text: string, re: RegExp): number {
  */
 export function decodeUnlabelled(bytes: Uint8Array): DecodedText {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (isUtf8(buf)) return { text: buf.toString('utf8'), charset: 'utf-8' };
+  if (isUtf8(buf)) return { text: buf.toString('utf8'), charset: 'utf-8' }; // also covers plain ASCII
   const guess = guessLegacyCharset(buf);
   if (guess) return { text: guess.text, charset: guess.charset, warning: `unlabelled 8-bit text decoded as ${guess.charset} (guessed)` };
   return { text: decodeWindows1252(buf), charset: 'windows-1252', warning: 'unlabelled 8-bit text decoded as windows-1252 (guessed)' };

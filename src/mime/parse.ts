@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { once } from 'node:events';
-import { decodeCharset } from './charset.js';
+import { decodeCharset, decodeUnlabelled } from './charset.js';
 import { MimeError } from './errors.js';
 import { getHeader, getHeaders, structuredText, type HeaderField } from './header.js';
 import { flattenAddresses, parseAddressListWithGroups, type Mailbox } from './address.js';
@@ -150,7 +150,9 @@ class Collector implements PartSink {
     const html: string[] = [];
     for (const t of this.texts) {
       if (t.bytes === 0) continue;
-      const d = decodeCharset(t.chunks.length === 1 ? t.chunks[0] : Buffer.concat(t.chunks), t.part.charset);
+      const bytes = t.chunks.length === 1 ? t.chunks[0] : Buffer.concat(t.chunks);
+      // QUIRK: 8-bit text without a charset (RFC 2045 says us-ascii) is decoded as UTF-8 when valid, else guessed
+      const d = t.part.charset ? decodeCharset(bytes, t.part.charset) : decodeUnlabelled(bytes);
       if (d.warning) this.warn(d.warning);
       const text = d.text.indexOf('\r') >= 0 ? d.text.replace(/\r\n?/g, '\n') : d.text;
       (t.part.contentType === 'text/html' ? html : plain).push(text);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { simpleParser } from 'mailparser';
+import iconv from 'iconv-lite';
 import { parseMail, type ParsedMail, type MimePart } from '../../src/mime/index.js';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
@@ -150,4 +151,13 @@ test('agrees with mailparser on the fixtures (a peer we did not write)', async (
     assert.deepEqual(mine?.content, a.content, `${a.contentType} ${a.filename}`);
   }
   assert.equal(theirs.attachments.length, 2);
+});
+
+test('8-bit text without a charset: UTF-8 when valid, else guessed (reported)', async () => {
+  const utf8 = await parseMail(Buffer.from('Subject: x\r\n\r\nGrüße, 你好\r\n'));
+  assert.equal(utf8.text, 'Grüße, 你好\n');
+  assert.deepEqual(utf8.warnings, []);
+  const gbk = await parseMail(Buffer.concat([Buffer.from('Subject: x\r\n\r\n'), iconv.encode('下周一上午九点在三楼会议室开会', 'gbk')]));
+  assert.equal(gbk.text, '下周一上午九点在三楼会议室开会');
+  assert.ok(gbk.warnings.some((w) => /guessed/.test(w)));
 });
