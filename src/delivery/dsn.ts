@@ -3,6 +3,8 @@
  * the envelope sender: failures, delay warnings and success notices as RFC 3461 NOTIFY asked. The returned content is
  * the full message (text/rfc822-headers when RET=HDRS, or when the message is larger than maxReturnSize) as
  * message/rfc822; without RET, failures return the full message and other notices only the headers.
+ * When UTF-8 addresses or headers are involved (SMTPUTF8), the RFC 6533 types are used instead:
+ * message/global-delivery-status with "utf-8" address types, message/global and message/global-headers.
  */
 import { randomBytes } from 'node:crypto';
 import type { NoticeAction, NoticeItem } from './scheduler.js';
@@ -24,6 +26,8 @@ export interface BuiltDsn {
   message: Buffer;
   /** The report carries 8-bit text (an 8-bit original or UTF-8 diagnostics): send with BODY=8BITMIME. */
   eightBit: boolean;
+  /** The report has UTF-8 in addresses or headers (RFC 6533 types): it needs SMTPUTF8 to travel. */
+  utf8: boolean;
 }
 
 /** RFC 5322 date-time in UTC. */
@@ -115,7 +119,7 @@ export function buildDsn(rec: QueueRecord, items: NoticeItem[], original: Buffer
   perMessage.push(`Arrival-Date: ${rfc5322Date(rec.createdAt)}`);
 
   const perRecipient = items.map(({ recipient: r, action }) => {
-    const f = [`Final-Recipient: rfc822; ${clean(r.address)}`];
+    const f = [`Final-Recipient: ${isAscii(r.address) ? 'rfc822' : 'utf-8'}; ${clean(r.address)}`];
     if (r.orcpt) f.push(`Original-Recipient: ${addressType(r.orcpt)}`);
     f.push(`Action: ${action}`, `Status: ${statusOf(r.lastReply, action)}`);
     if (r.remoteMta) f.push(`Remote-MTA: dns; ${clean(r.remoteMta.replace(/ \[.*$/, '').replace(/:\d+$/, ''))}`);
@@ -130,6 +134,10 @@ export function buildDsn(rec: QueueRecord, items: NoticeItem[], original: Buffer
   const full = wantFull && (o.originalSize ?? original.length) <= o.maxReturnSize && (o.originalSize ?? original.length) <= original.length;
   const returned = full ? original : headerBlock(original);
   const eightBit = !isAscii(status) || returned.some((b) => b >= 0x80) || utf8Sender;
+  // RFC 6533: global types when the report or the returned headers carry UTF-8 and the original travelled as SMTPUTF8.
+  const utf8 = rec.envelope.smtputf8 && (!isAscii(status) || utf8Sender || headerBlock(returned).some((b) => b >= 0x80));
+  const statusType = utf8 ? 'message/global-delivery-status' : 'message/delivery-status';
+  const returnedType = full ? (utf8 ? 'message/global' : 'message/rfc822') : utf8 ? 'message/global-headers' : 'text/rfc822-headers';
 
   const head = [
     `From: Mail Delivery System <MAILER-DAEMON@${o.hostname}>`,
@@ -146,16 +154,16 @@ export function buildDsn(rec: QueueRecord, items: NoticeItem[], original: Buffer
     Buffer.from(head.join('\r\n') + '\r\n\r\nThis is a MIME-encapsulated message.\r\n\r\n'),
     Buffer.from(`--${boundary}\r\nContent-Description: Notification\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n`),
     Buffer.from(humanText(rec, items, o.hostname), 'utf8'),
-    Buffer.from(`\r\n--${boundary}\r\nContent-Description: Delivery report\r\nContent-Type: message/delivery-status\r\n\r\n`),
+    Buffer.from(`\r\n--${boundary}\r\nContent-Description: Delivery report\r\nContent-Type: ${statusType}\r\n\r\n`),
     Buffer.from(status, 'utf8'),
     Buffer.from(
       `\r\n--${boundary}\r\nContent-Description: ${full ? 'Undelivered Message' : 'Message Headers'}\r\n` +
-        `Content-Type: ${full ? 'message/rfc822' : 'text/rfc822-headers'}\r\n` +
+        `Content-Type: ${returnedType}\r\n` +
         (eightBit ? 'Content-Transfer-Encoding: 8bit\r\n' : '') +
         '\r\n',
     ),
     returned,
     Buffer.from(`${returned.length && returned.subarray(-2).toString() !== '\r\n' ? '\r\n' : ''}\r\n--${boundary}--\r\n`),
   ];
-  return { message: Buffer.concat(parts), eightBit };
+  return { message: Buffer.concat(parts), eightBit, utf8 };
 }

@@ -68,7 +68,7 @@ export function createNoticeSink(o: NoticeSinkOptions): NoticeSink {
         mailFrom: '',
         recipients: [{ address: sender, notify: 'NEVER' }],
         body: dsn.eightBit ? '8BITMIME' : '7BIT',
-        smtputf8: rec.envelope.smtputf8 && !/^[\x00-\x7f]*$/.test(sender),
+        smtputf8: dsn.utf8,
       },
       dsn.message,
       'bounce',

@@ -114,6 +114,22 @@ describe('delivery status notifications (RFC 3464)', () => {
     assert.ok(parts.some((p) => p.contentType === 'text/rfc822-headers'));
   });
 
+  it('UTF-8 addresses under SMTPUTF8 use the RFC 6533 global types', () => {
+    const r = recipient('jöran@bücher.test', { lastReply: { code: 550, enhanced: '5.1.1', text: 'unknown' }, orcpt: 'utf-8;jöran@bücher.test' });
+    const orig = Buffer.from('From: <anna@example.org>\r\nTo: <jöran@bücher.test>\r\nSubject: Grüße\r\n\r\nHallo\r\n');
+    const dsn = buildDsn(record({ smtputf8: true, dsnRet: 'HDRS' }, [r]), [{ recipient: r, action: 'failed' }], orig, { hostname: 'h.test', maxReturnSize: 1 << 20, now: 0 });
+    const text = dsn.message.toString('utf8');
+    assert.equal(dsn.utf8, true);
+    assert.match(text, /Content-Type: message\/global-delivery-status\r\n/);
+    assert.match(text, /Content-Type: message\/global-headers\r\n/);
+    assert.match(text, /Final-Recipient: utf-8; jöran@bücher\.test\r\nOriginal-Recipient: utf-8; jöran@bücher\.test\r\n/);
+    // Without SMTPUTF8 the classic types stay.
+    const plain = recipient('bob@remote.test', { lastReply: { code: 550, enhanced: '5.1.1', text: 'unknown' } });
+    const classic = buildDsn(record({ dsnRet: 'HDRS' }, [plain]), [{ recipient: plain, action: 'failed' }], original, { hostname: 'h.test', maxReturnSize: 1 << 20, now: 0 });
+    assert.equal(classic.utf8, false);
+    assert.match(classic.message.toString(), /Content-Type: message\/delivery-status\r\n/);
+  });
+
   it('an 8-bit original makes an 8-bit report', () => {
     const r = recipient('bob@remote.test', { lastReply: { code: 550, enhanced: '5.7.1', text: 'no' } });
     const dsn = buildDsn(record({ dsnRet: 'FULL' }, [r]), [{ recipient: r, action: 'failed' }], Buffer.from('Subject: Grüße\r\n\r\nÄ\r\n'), {
