@@ -30,6 +30,7 @@ export class Pop3Session {
   private socket: Socket;
   private readonly reader = new LineReader(DEFAULT_MAX_SASL_RESPONSE + 2);
   private wake: (() => void) | null = null;
+  private idleTask: (() => unknown) | null = null;
   private corked = false;
   private paused = false;
   private ended = false;
@@ -141,6 +142,15 @@ export class Pop3Session {
     this.write(stuffer.end());
   }
 
+  /**
+   * Run `task` when the answers queued so far have been written and no complete command is waiting (RETR read-ahead:
+   * the next messages are read while the client receives this one, instead of delaying its answer). A task not run yet
+   * is replaced. Never run once the connection has ended.
+   */
+  whenIdle(task: () => unknown): void {
+    this.idleTask = task;
+  }
+
   /** The next line from the client (SASL responses), flushing output first. Null when the connection is gone. */
   async readLine(): Promise<LineEvent | null> {
     return this.nextEvent();
@@ -185,6 +195,12 @@ export class Pop3Session {
       const event = this.reader.next();
       if (event) return event;
       this.flush();
+      const idle = this.idleTask;
+      if (idle) {
+        this.idleTask = null;
+        idle();
+        continue;
+      }
       if (this.paused) {
         this.paused = false;
         this.socket.resume();

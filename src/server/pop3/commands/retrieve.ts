@@ -46,7 +46,8 @@ async function send(session: Pop3Session, state: TransactionState, index: number
       unreadable(session, entry.uid, error);
       return;
     }
-    if (bodyLines === undefined) prefetchAfter(state, index);
+    // Read ahead once this answer is on its way (the client reads it meanwhile), not before it.
+    if (bodyLines === undefined) session.whenIdle(() => session.state === state && prefetchAfter(state, index));
     else data = topOfMessage(data, bodyLines);
     session.write(status);
     session.write(stuffBuffer(data));
