@@ -4,7 +4,6 @@
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
-import { once } from 'node:events';
 import { decodeCharset, decodeUnlabelled } from './charset.js';
 import { MimeError } from './errors.js';
 import { getHeader, getHeaders, structuredText, type HeaderField } from './header.js';
@@ -226,6 +225,7 @@ export async function parseMailStream(input: MailInput, options: StreamOptions =
   const opts = resolveParseOptions(options);
   const hwm = options.highWaterMark ?? 64 * 1024;
   const pending: Array<Promise<void>> = [];
+  let failure: unknown;
   const infos: StreamedMail['attachments'] = [];
   let parserRoot: MimePart | null = null;
   let stream: PassThrough | null = null;
@@ -247,11 +247,22 @@ export async function parseMailStream(input: MailInput, options: StreamOptions =
       };
       infos.push(info);
       hash = createHash('sha256');
-      stream = new PassThrough({ highWaterMark: hwm });
+      const s = new PassThrough({ highWaterMark: hwm });
+      stream = s;
+      s.on('error', () => {}); // a consumer that destroys its stream just stops reading; parsing goes on
       if (options.onAttachment) {
-        const p = Promise.resolve(options.onAttachment(stripStats(info), stream));
-        pending.push(p);
-      } else stream.resume();
+        let p: Promise<void>;
+        try {
+          p = Promise.resolve(options.onAttachment(stripStats(info), s));
+        } catch (err) {
+          p = Promise.reject(err);
+        }
+        // a failed handler must not stall parsing: discard the rest of its content, report the error at the end
+        pending.push(p.catch((err: unknown) => {
+          failure ??= err;
+          if (!s.destroyed) s.resume();
+        }));
+      } else s.resume();
     },
     partData: (part, chunk) => {
       if (part.isBody) {
@@ -261,7 +272,7 @@ export async function parseMailStream(input: MailInput, options: StreamOptions =
       if (!stream || !info || !hash) return;
       info.size += chunk.length;
       hash.update(chunk);
-      stream.write(chunk);
+      if (!stream.destroyed) stream.write(chunk);
     },
     partEnd: (part) => {
       if (part.isBody) {
@@ -281,14 +292,27 @@ export async function parseMailStream(input: MailInput, options: StreamOptions =
   parserRoot = parser.root;
   const between = async (): Promise<void> => {
     const s = stream as PassThrough | null;
-    if (s && s.writableNeedDrain) await once(s, 'drain');
+    if (s && s.writableNeedDrain && !s.destroyed) await drainOrClose(s);
   };
   await feed(parser, input, opts, between);
   await Promise.all(pending);
+  if (failure !== undefined) throw failure;
   const root = parser.root;
   const summary = summarize(root.headers, opts, (w) => collector.warn(w), (w) => collector.truncate(w));
   const { text, html } = collector.bodies();
   return { ...summary, text, html, attachments: infos, root, warnings: collector.warnings, truncated: collector.truncated };
+}
+
+function drainOrClose(s: PassThrough): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+  });
 }
 
 function stripStats(i: StreamedMail['attachments'][number]): StreamedAttachmentInfo {

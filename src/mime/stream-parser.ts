@@ -8,6 +8,7 @@
  * A line break before a boundary belongs to the boundary (RFC 2046 5.1.1).
  */
 import { HeaderBlock } from './header-block.js';
+import { MimeError } from './errors.js';
 import { decoderFor, describePart, isBodyText, newPart, type ContentDecoder } from './part.js';
 import { DEFAULT_PARSE_OPTIONS, type MimePart, type ParseOptions, type ResolvedParseOptions } from './types.js';
 
@@ -91,7 +92,7 @@ export class MimeStreamParser {
   }
 
   write(chunk: Buffer): void {
-    if (this.ended) throw new Error('write after end');
+    if (this.ended) throw new MimeError('INPUT_ERROR', 'write after end');
     if (chunk.length === 0) return;
     // While waiting for the end of a line, small chunks without a line break are parked instead of being joined one
     // by one (that would cost quadratic time when a hostile peer sends a long line a byte at a time).

@@ -76,3 +76,14 @@ test('parseMailStream without onAttachment still reports sizes and hashes', asyn
   const same = await parseMail(raw);
   assert.equal(same.attachments[0].content.toString(), 'hello');
 });
+
+test('a failing or quitting attachment handler does not stall parsing; a failure is reported at the end', async () => {
+  const mk = (): Readable => composeMailStream({
+    from: 'a@b.c', to: 'd@e.f', text: 'x',
+    attachments: [{ filename: 'one.bin', content: source(3 * 1024 * 1024, 2) }, { filename: 'two.bin', content: source(3 * 1024 * 1024, 3) }],
+  });
+  await assert.rejects(parseMailStream(mk(), { highWaterMark: 1024, onAttachment: () => Promise.reject(new Error('disk full')) }), /disk full/);
+  await assert.rejects(parseMailStream(mk(), { highWaterMark: 1024, onAttachment: () => { throw new Error('sync boom'); } }), /sync boom/);
+  const r = await parseMailStream(mk(), { highWaterMark: 1024, onAttachment: (_info, content) => void content.destroy() });
+  assert.deepEqual(r.attachments.map((a) => a.size), [3 * 1024 * 1024, 3 * 1024 * 1024]);
+});
