@@ -124,6 +124,7 @@ export function registerSendCommand(program: Command): void {
     .option('--data <dir>', 'data directory of the local server (default: POSTHORN_DATA or ./data)')
     .option('--max-size <bytes>', 'largest body read from standard input', String(64 * 1024 * 1024))
     .action(async (opts: SendCommandOptions) => {
+      if (process.stdin.isTTY) process.stderr.write('posthorn send: type the message body, then Ctrl-D on a line of its own\n');
       process.exitCode = await runSend(opts, {
         stdin: process.stdin,
         stdout: (t) => process.stdout.write(t),
