@@ -50,6 +50,8 @@ test('submission target: --smtp, then POSTHORN_SMTP_URL, then the data directory
 test('sendMail composes with to/cc/bcc/html/attachments; Bcc only in the envelope', async () => {
   const server = await startSmtpServer({ authMethods: ['PLAIN', 'LOGIN'], authOptional: false });
   const transport = createTransport(`smtp://alice:secret@127.0.0.1:${server.port}/?tls=off`);
+  assert.equal(await transport.verify(), true);
+  await assert.rejects(createTransport(`smtp://alice:wrong@127.0.0.1:${server.port}/?tls=off`).verify(), /535/);
   const info = await transport.sendMail({
     from: 'Alice <alice@example.com>',
     to: 'Bob <bob@example.com>, carol@example.com',
