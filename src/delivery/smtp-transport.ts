@@ -14,6 +14,7 @@ import { isIP } from 'node:net';
 import type { Logger } from '../observability/log.js';
 import { SmtpError } from '../protocol/smtp/error.js';
 import { SmtpConnection, type SmtpClientOptions } from '../client/smtp/connection.js';
+import { EnvelopeError } from '../client/smtp/envelope.js';
 import { SmtpTransactionError, type RecipientResult } from '../client/smtp/transaction.js';
 import type { ReplyInfo } from './record.js';
 import type { DeliveryTarget, OutgoingMessage, RemoteSession, RemoteTransport, TransactionResult } from './transport.js';
@@ -89,6 +90,8 @@ class ClientSession implements RemoteSession {
         return { recipients: err.recipients.map((r) => (r.accepted ? failure : fromRecipient(r))), dsn };
       }
       if (err instanceof SmtpError && err.code >= 400) throw err;
+      // An address the client will not put on the wire (control characters, over 256 octets) never becomes sendable.
+      if (err instanceof EnvelopeError) throw new SmtpError(553, '5.1.3', `not sendable: ${err.message}`);
       throw networkError(err);
     }
   }

@@ -167,6 +167,16 @@ describe('remote delivery to smtp-server peers', () => {
     assert.equal(r?.attempts, 1);
   });
 
+  it('an address the client cannot send (over 256 octets) fails at once instead of being retried for days', async () => {
+    const mx = await peer();
+    const d = await start(mx.port);
+    const long = `${'a'.repeat(250)}@remote.test`;
+    const id = await d.queue.enqueue(env([long], { mailFrom: '' }), message());
+    await d.idle();
+    assert.equal(d.show(id), undefined, 'failed and done (null sender: no bounce)');
+    assert.equal(mx.received.length, 0);
+  });
+
   it('tries the next MX when the first refuses the connection', async () => {
     const live = await peer();
     const d = await start(live.port);
