@@ -245,8 +245,8 @@ export class QueueStore {
    */
   async remove(id: string): Promise<void> {
     if (!isQueueId(id)) throw new Error(`bad queue id ${JSON.stringify(id)}`);
-    await fsp.rm(join(this.paths.state, `${id}.json`), { force: true });
-    await fsp.rm(join(this.paths.msg, id), { force: true });
+    await unlinkIfThere(join(this.paths.state, `${id}.json`));
+    await unlinkIfThere(join(this.paths.msg, id));
   }
 
   /**
@@ -287,5 +287,14 @@ export class QueueStore {
     if (msgs.size > 0) await fsyncDir(this.paths.msg);
     records.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
     return { records, problems };
+  }
+}
+
+/** unlink, ignoring a file that is already gone (cheaper than fs.rm, which stats first). */
+async function unlinkIfThere(path: string): Promise<void> {
+  try {
+    await fsp.unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
