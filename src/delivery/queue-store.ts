@@ -23,8 +23,9 @@
  *             damage) is set aside as below.
  *             Concurrent commits share directory fsyncs (a caller waits for the first fsync that starts after its
  *             rename), so N commits in flight cost far fewer than 2N directory fsyncs.
- *   attempt:  the remote server says 250 -> the record is rewritten with the new status. A crash in between delivers
- *             that recipient again after restart (twice, never zero times).
+ *   attempt:  the remote server says 250 -> the record is rewritten with the new status (or, when nothing is left to
+ *             do, removed as below). A crash in between delivers that recipient again after restart (twice, never
+ *             zero times).
  *   notices:  a recipient's final status is recorded with reported=false -> the DSN is enqueued (itself durably) or
  *             delivered locally -> the record is rewritten with reported=true. A crash in between sends the DSN twice.
  *   removal:  when every recipient is final and reported: state/<id>.json is unlinked first, then msg/<id>, without
