@@ -150,6 +150,15 @@ export class FsOps {
    * Read a whole (small) file whose size is probably `expected`, with one open, as few reads as possible and one
    * close. The callback API is used because it costs about half as much per call as fs/promises for small files.
    */
+  /**
+   * readWhole() done on the spot when it can be: no fault hook and a file small enough for a blocking read. Answers
+   * null when it cannot (the caller then uses readWhole()); throws what the system calls throw.
+   */
+  readWholeNow(path: string, expected: number): Buffer | null {
+    if (this.hook || expected > this.syncReadBytes) return null;
+    return readWholeSync(path, expected);
+  }
+
   async readWhole(path: string, expected: number): Promise<Buffer> {
     await this.before('read', path);
     if (expected <= this.syncReadBytes) return readWholeSync(path, expected);

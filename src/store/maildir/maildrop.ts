@@ -111,7 +111,22 @@ export class MaildirMaildrop implements Maildrop {
     }
   }
 
-  async readBuffer(uid: string): Promise<Buffer> {
+  readBuffer(uid: string): Promise<Buffer> {
+    const m = this.byUid.get(uid);
+    if (m !== undefined) {
+      // Small message, no fault hook: read it now, without a chain of promises (RETR's common case).
+      try {
+        const data = this.store.fs.readWholeNow(this.pathOf(m), m.size);
+        if (data) return Promise.resolve(m.vsize !== m.size ? new CrlfConverter().convert(data) : data);
+      } catch (err) {
+        // Moved or renamed by another tool meanwhile: the path below finds it again.
+        if (errnoCode(err) !== 'ENOENT') return Promise.reject(toStoreError(err, `reading message ${uid}`));
+      }
+    }
+    return this.readBufferAsync(uid);
+  }
+
+  private async readBufferAsync(uid: string): Promise<Buffer> {
     const m = this.find(uid);
     try {
       const data = await this.atPath(m, (p) => this.store.fs.readWhole(p, m.size));
