@@ -322,3 +322,36 @@ test('pipelined DELE of many messages; a silent server times out with a named st
   await assert.rejects(Pop3Client.connect({ ...local(port), timeouts: { command: 150 } }), (e: unknown) => e instanceof Pop3ClientError && e.kind === 'timeout' && /CAPA/.test(e.message));
   silent.close();
 });
+
+test('fetch from an old server without CAPA or UIDL: a clear refusal, nothing written', async () => {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.write('+OK old server ready\r\n');
+    let buf = '';
+    socket.on('data', (d) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\r\n')) !== -1) {
+        const verb = buf.slice(0, i).split(' ')[0];
+        buf = buf.slice(i + 2);
+        if (verb === 'CAPA' || verb === 'UIDL') socket.write('-ERR unknown command\r\n');
+        else if (verb === 'LIST') socket.write('+OK\r\n1 10\r\n.\r\n');
+        else socket.write('+OK\r\n');
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'posthorn-fetch-'));
+  try {
+    const port = (server.address() as net.AddressInfo).port;
+    await assert.rejects(
+      fetchMail({ server: local(port), user: 'u', password: 'p', target: { maildir: path.join(dir, 'M') } }),
+      (e: unknown) => e instanceof Pop3ClientError && /refused UIDL .*fetch needs unique ids/.test(e.message),
+    );
+    assert.equal(readdirSync(path.join(dir, 'M', 'new')).length, 0);
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { Pop3Client, type Pop3AuthMethod, type Pop3ClientOptions } from './client.js';
+import { Pop3Client, Pop3ClientError, type Pop3AuthMethod, type Pop3ClientOptions } from './client.js';
 import { FetchState, lockState } from './state.js';
 import { MaildirTarget, MboxTarget, type LocalMailbox } from './mailbox.js';
 
@@ -89,7 +89,12 @@ export async function fetchMail(options: FetchOptions): Promise<FetchResult> {
     }
     client = await Pop3Client.connect(options.server);
     await client.login(options.user, options.password, options.auth);
-    const [uids, sizes] = client.pipelining ? await Promise.all([client.uidl(), client.list()]) : [await client.uidl(), await client.list()];
+    const [uids, sizes] = await (client.pipelining ? Promise.all([client.uidl(), client.list()]) : client.uidl().then(async (u) => [u, await client!.list()] as const)).catch((error: unknown) => {
+      if (error instanceof Pop3ClientError && error.kind === 'refused' && /^UIDL/.test(error.message)) {
+        throw new Pop3ClientError(`the server refused UIDL (${error.message}); fetch needs unique ids to avoid fetching a message twice`, error.response);
+      }
+      throw error;
+    });
     const sizeOf = new Map(sizes.map((e) => [e.n, e.size]));
     const before = state.stored.size;
     state.retain(new Set(uids.map((u) => u.uid)));
