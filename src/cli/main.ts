@@ -25,6 +25,8 @@ const COMMANDS: Record<string, () => Promise<Register[]>> = {
 const program = new Command();
 program.name('posthorn').description('Posthorn: SMTP and POP3 server, outbound queue, MIME and mail client').version(packageVersion());
 program.showHelpAfterError();
+// Options after a command name belong to that command (sendmail's -V is not the root --version).
+program.enablePositionalOptions();
 
 const name = process.argv[2];
 const registers = name && name in COMMANDS ? await COMMANDS[name]() : (await Promise.all(Object.values(COMMANDS).map((load) => load()))).flat();
