@@ -324,3 +324,16 @@ test('after HELO (not EHLO) ESMTP parameters and extension commands are not avai
   await s.cmd('.', 250);
   s.end();
 });
+
+test('Received: a HELO name that is not a domain is replaced by the address literal and kept in a comment', async () => {
+  const s = await t.connect();
+  await s.expect(220);
+  await s.cmd('EHLO not_a(domain)', 250);
+  await s.cmd('MAIL FROM:<a@example.org>', 250);
+  await s.cmd('RCPT TO:<bob@example.com>', 250);
+  await s.cmd('DATA', 354);
+  await s.cmd('Subject: helo\r\n\r\nx\r\n.', 250);
+  const msg = t.store.messages('bob@example.com').at(-1)!.toString();
+  assert.match(msg, /^Return-Path: <a@example\.org>\r\nReceived: from \[127\.0\.0\.1\] \(\[127\.0\.0\.1\]\)\r\n\t\(helo=not_a\?domain\?\)\r\n\tby mx\.example\.com /);
+  s.end();
+});

@@ -35,8 +35,13 @@ export function withProtocol(info: Pick<TraceInfo, 'esmtp' | 'smtputf8' | 'tls' 
 }
 
 export function receivedHeader(info: TraceInfo): string {
-  const helo = isDomain(info.heloName) || isAddressLiteral(info.heloName) ? info.heloName : `unknown (helo=${info.heloName.replace(/[^\x21-\x27\x2a-\x5b\x5d-\x7e]/g, '?')})`;
-  const lines = [`Received: from ${helo} (${info.clientAddress ? addressLiteral(info.clientAddress) : 'local'})`];
+  // RFC 5321 4.4: From-domain is the HELO name when it is a domain or address literal; otherwise the client's address
+  // literal, with the claimed name in a comment (By-domain may start with CFWS).
+  const literal = info.clientAddress ? addressLiteral(info.clientAddress) : null;
+  const validHelo = isDomain(info.heloName) || isAddressLiteral(info.heloName);
+  const from = validHelo ? info.heloName : (literal ?? 'localhost');
+  const lines = [`Received: from ${from}${literal ? ` (${literal})` : ''}`];
+  if (!validHelo) lines.push(`\t(helo=${info.heloName.replace(/[^\x21-\x27\x2a-\x5b\x5d-\x7e]/g, '?').slice(0, 200)})`);
   let by = `\tby ${info.hostname} (Posthorn) with ${withProtocol(info)} id ${info.id}`;
   if (info.tls) by += `\r\n\t(using ${info.tls.protocol} with cipher ${info.tls.cipher})`;
   if (info.shownUser) by += `\r\n\t(authenticated as ${info.shownUser.replace(/[()\\\r\n]/g, '?')})`;
