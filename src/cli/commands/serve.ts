@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { loadConfig, defaultConfigPath, type ConfigOverrides } from '../../config/load.js';
+import { loadConfig, defaultConfigPath, ConfigError, type ConfigOverrides } from '../../config/load.js';
 import { SAMPLE_CONFIG } from '../../config/sample.js';
 import { createLogger, type LogLevel } from '../../observability/log.js';
 import type { BoundListener } from '../../server/app.js';
@@ -131,6 +131,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   } catch (err) {
     await app.stop(0).catch(() => {});
     const e = err as NodeJS.ErrnoException;
+    // A bad route or smarthost URL is a configuration problem: one line, like the schema's errors.
+    if (e.name === 'RouteError') throw new ConfigError(`delivery: ${e.message}`);
     if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
       throw new UsageError(`cannot listen on ${(e as { address?: string }).address ?? ''}:${(e as { port?: number }).port ?? ''}: ${e.code === 'EADDRINUSE' ? 'address already in use' : 'permission denied'}`);
     }
