@@ -2,7 +2,7 @@
  * SMTP server benchmark: Posthorn (MaildirStore, durable) against nodemailer's smtp-server writing each message to a
  * file and fsyncing it before replying, in the same run, with the same pipelining load generator (raw sockets).
  *
- *   npm run bench -- smtp             (BENCH_QUICK=1 for a short run; BENCH_MESSAGES, BENCH_IDLE to scale)
+ *   npm run bench -- smtp   (BENCH_QUICK=1 for a short run; see docs/readme/smtp.md for the BENCH_* variables)
  *
  * Each server runs in its own child process (so its memory can be measured); the load generator runs here. Its
  * ceiling is shown against a trivial responder that answers SMTP without storing anything.
@@ -16,6 +16,9 @@ import { join } from 'node:path';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? (QUICK ? 500 : 1500));
+/** Reused-connection cases (number of connections) and the concurrency of the new-connection case (0: skip). */
+const REUSED = (process.env.BENCH_REUSED ?? '20,100').split(',').map(Number);
+const NEW_CONNECTIONS = Number(process.env.BENCH_NEW ?? 100);
 /** Each throughput case is measured this many times per server (median reported). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 const IDLE = Number(process.env.BENCH_IDLE ?? (QUICK ? 2000 : 10000));
@@ -454,9 +457,8 @@ async function main(): Promise<void> {
   console.log(`SMTP benchmark: ${MESSAGES} messages of 10 KB per run, median of ${ROUNDS} round(s) per case${QUICK ? ' (BENCH_QUICK)' : ''}`);
   const message = makeMessage(10 * 1024);
   const cases: Array<{ name: string; run: (port: number, n: number) => Promise<number> }> = [
-    { name: '20 connections, reused', run: (p, n) => loadReused(p, 20, n, message) },
-    { name: '100 connections, reused', run: (p, n) => loadReused(p, 100, n, message) },
-    { name: 'new connection per message, 100 concurrent', run: (p, n) => loadNewConnections(p, 100, n, message) },
+    ...REUSED.map((k) => ({ name: `${k} connection${k === 1 ? '' : 's'}, reused`, run: (p: number, n: number) => loadReused(p, k, n, message) })),
+    ...(NEW_CONNECTIONS > 0 ? [{ name: `new connection per message, ${NEW_CONNECTIONS} concurrent`, run: (p: number, n: number) => loadNewConnections(p, NEW_CONNECTIONS, n, message) }] : []),
   ];
   const results: Record<string, Record<ServerKind, number>> = {};
   const cpu: Record<string, Record<ServerKind, number>> = {};
