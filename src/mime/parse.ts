@@ -153,7 +153,11 @@ class Collector implements PartSink {
       // QUIRK: 8-bit text without a charset (RFC 2045 says us-ascii) is decoded as UTF-8 when valid, else guessed
       const d = t.part.charset ? decodeCharset(bytes, t.part.charset) : decodeUnlabelled(bytes);
       if (d.warning) this.warn(d.warning);
-      const text = d.text.indexOf('\r') >= 0 ? d.text.replace(/\r\n?/g, '\n') : d.text;
+      let text = d.text;
+      if (text.indexOf('\r') >= 0) {
+        text = text.replaceAll('\r\n', '\n');
+        if (text.indexOf('\r') >= 0) text = text.replace(/\r/g, '\n');
+      }
       (t.part.contentType === 'text/html' ? html : plain).push(text);
     }
     return { text: plain.length ? plain.join('\n') : undefined, html: html.length ? html.join('<br/>\n') : undefined };
@@ -186,7 +190,18 @@ export async function parseMail(input: MailInput, options: ParseOptions = {}): P
   const root = parser.root;
   const summary = summarize(root.headers, opts, (w) => sink.warn(w), (w) => sink.truncate(w));
   const { text, html } = sink.bodies();
-  return { ...summary, text, html, attachments: sink.attachments(root), root, warnings: sink.warnings, truncated: sink.truncated };
+  const attachments = sink.attachments(root);
+  const depthOption = options.embeddedDepth ?? 0;
+  if (typeof depthOption !== 'number' || !(depthOption >= 0)) throw new TypeError('parse option embeddedDepth must be a non-negative number');
+  const embedded = Math.min(8, Math.floor(depthOption));
+  if (embedded > 0) {
+    for (const a of attachments) {
+      if (a.contentType === 'message/rfc822' || a.contentType === 'message/global') {
+        a.message = await parseMail(a.content, { ...options, embeddedDepth: embedded - 1 });
+      }
+    }
+  }
+  return { ...summary, text, html, attachments, root, warnings: sink.warnings, truncated: sink.truncated };
 }
 
 /** Metadata of a streamed attachment. */

@@ -42,6 +42,8 @@ export interface Attachment {
   part: string;
   /** Part of a multipart/related (e.g. an inline image referenced by cid:). */
   related: boolean;
+  /** For message/rfc822 (and message/global) attachments when `embeddedDepth` allows: the parsed message. */
+  message?: ParsedMail;
 }
 
 export interface ParsedMail {
@@ -83,6 +85,11 @@ export interface ParseOptions {
   maxMessageBytes?: number;
   /** Most decoded bytes kept per text body part (default 64 MiB); the rest is dropped, flagged truncated. */
   maxTextBytes?: number;
+  /**
+   * parseMail only: levels of attached messages (message/rfc822, message/global) to parse into `attachment.message`
+   * (default 0: none; at most 8).
+   */
+  embeddedDepth?: number;
 }
 
 export interface ResolvedParseOptions {

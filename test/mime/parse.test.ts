@@ -161,3 +161,13 @@ test('8-bit text without a charset: UTF-8 when valid, else guessed (reported)', 
   assert.equal(gbk.text, '下周一上午九点在三楼会议室开会');
   assert.ok(gbk.warnings.some((w) => /guessed/.test(w)));
 });
+
+test('embeddedDepth parses attached messages into attachment.message', async () => {
+  const m = await parseMail(fixture('torture.eml'), { embeddedDepth: 1 });
+  const fwd = m.attachments.find((a) => a.part === '3');
+  assert.equal(fwd?.message?.subject, 'André says hello');
+  assert.equal(fwd?.message?.html, '<p>Café au lait</p>');
+  assert.deepEqual(m.attachments.filter((a) => a.part.startsWith('4.')).map((a) => a.message?.subject), ['first digest message', 'second digest message']);
+  assert.equal((await parseMail(fixture('torture.eml'))).attachments.find((a) => a.part === '3')?.message, undefined);
+  await assert.rejects(parseMail('x', { embeddedDepth: -1 }), TypeError);
+});
