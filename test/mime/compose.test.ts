@@ -160,3 +160,17 @@ test('a header word too long to fold is encoded so no line exceeds 998 character
   assert.equal(m.subject, `long ${long} end`);
   assert.equal(m.headers.find((h) => h.name === 'X-Long')?.value, long);
 });
+
+test('legacy-charset messages read back by postal-mime too (subject, name, text, html, RFC 2231 filename)', async () => {
+  const { default: PostalMime } = await import('postal-mime');
+  for (const [charset, subject] of [['gb2312', '关于会议'], ['big5', '關於會議'], ['iso-2022-jp', '会議のお知らせ'], ['euc-kr', '회의 안내']] as const) {
+    const raw = await composeMail({ ...base, from: { name: subject, address: 'a@b.c' }, subject, text: `${subject} body`, html: `<p>${subject}</p>`, charset, attachments: [{ filename: `${subject}.txt`, content: 'hi' }] });
+    const p = await PostalMime.parse(raw);
+    assert.equal(p.subject, subject, charset);
+    assert.equal(p.from?.name, subject, charset);
+    // postal-mime keeps the line break before a boundary in 7bit parts (RFC 2046 5.1.1 gives it to the delimiter)
+    assert.equal(p.text?.trimEnd(), `${subject} body`, charset);
+    assert.equal(p.html?.trimEnd(), `<p>${subject}</p>`, charset);
+    assert.equal(p.attachments[0]?.filename, `${subject}.txt`, charset);
+  }
+});
