@@ -76,10 +76,17 @@ async function resolveRecipient(c: SmtpConnection, path: ParsedPath, recipient: 
   const txn = c.txn;
   if (!txn) return; // the session was reset or closed while the directory answered
   switch (resolution.kind) {
-    case 'local':
+    case 'local': {
+      // Alias targets in other domains are forwarded through the outbound queue (our alias, so not relaying).
+      const forward = resolution.forward ?? [];
+      if (forward.length > 0 && !c.ctx.queue) return c.reply(REPLIES.noOutboundQueue);
       for (const mailbox of resolution.mailboxes) txn.mailboxes.add(mailbox);
+      for (const target of forward) {
+        if (!txn.remote.some((r) => r.address === target)) txn.remote.push({ ...recipient, address: target, orcpt: recipient.orcpt ?? `rfc822;${address}` });
+      }
       txn.recipients.push(recipient);
       return c.reply(REPLIES.recipientOk);
+    }
     case 'unknown':
       return c.reply(REPLIES.unknownUser);
     case 'remote':
