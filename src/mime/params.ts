@@ -45,7 +45,12 @@ function splitParams(input: string): string[] {
 /** Value of a parameter: a quoted string (anything after its closing quote, e.g. a comment, is dropped) or a token. */
 function unquote(v: string): string {
   // RFC 822 comments before the value: boundary=(comment)"hal-9000"
-  const t = v.trim().replace(/^(?:\([^()]*\)\s*)+/, '');
+  let t = v.trim();
+  while (t.startsWith('(')) {
+    const close = t.indexOf(')');
+    if (close < 0) break;
+    t = t.slice(close + 1).trimStart();
+  }
   if (t.startsWith('"')) {
     let out = '';
     for (let i = 1; i < t.length; i++) {
@@ -56,7 +61,12 @@ function unquote(v: string): string {
     }
     return out;
   }
-  return t.replace(/\s*\([^()]*\)$/, '');
+  // a trailing comment: token (comment). Found with index searches, not a regular expression (no backtracking)
+  if (t.endsWith(')')) {
+    const open = t.lastIndexOf('(');
+    if (open > 0 && t.indexOf(')', open) === t.length - 1) return t.slice(0, open).trimEnd();
+  }
+  return t;
 }
 
 function percentDecode(s: string): Buffer {

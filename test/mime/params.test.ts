@@ -44,3 +44,13 @@ test('formatParam writes RFC 2231 sections for non-ASCII values and round-trips'
   for (const s of sections) assert.ok(s.length < 78 && /^[\x21-\x7e]+$/.test(s), s);
   assert.equal(parseParamValue(['attachment', ...sections].join('; ')).params.filename, name);
 });
+
+test('comments around values are dropped; long white space runs cost linear time (no regex backtracking)', () => {
+  assert.equal(parseParamValue('multipart/mixed (a comment); boundary=(c1) (c2) "b-1" (trailing)').params.boundary, 'b-1');
+  assert.equal(parseParamValue('a; name=token (comment)').params.name, 'token');
+  assert.equal(parseParamValue('a; filename=file (1).pdf').params.filename, 'file (1).pdf');
+  const t = performance.now();
+  const p = parseParamValue('a; name=x' + ' '.repeat(500000) + 'y; other=(' + ' '.repeat(500000));
+  assert.ok(p.params.name.startsWith('x'));
+  assert.ok(performance.now() - t < 5000);
+});
