@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LineReader, type LineEvent } from '../../src/protocol/pop3/line-reader.js';
 import { parseCommand, parseLineCount, parseMessageNumber } from '../../src/protocol/pop3/command.js';
-import { DotStuffer, stuffBuffer, terminatorFor } from '../../src/protocol/pop3/stuffing.js';
+import { DotStuffer, indexOfLineDot, stuffBuffer, terminatorFor } from '../../src/protocol/pop3/stuffing.js';
 import { Pop3Error } from '../../src/protocol/pop3/error.js';
 import { err, multiLine, ok } from '../../src/protocol/pop3/response.js';
 
@@ -147,4 +147,20 @@ test('responses and Pop3Error', () => {
   assert.equal(parsed?.message, 'wait');
   assert.equal(Pop3Error.fromResponse('-ERR')?.message, '');
   assert.equal(Pop3Error.fromResponse('+OK'), null);
+});
+
+test('byte-stuffing: dot-heavy text (many dots inside lines before and between line-initial dots) matches a plain search', () => {
+  // indexOfLineDot() skips a few dots one by one, then switches to a two-octet search: exercise both, at every offset.
+  const pieces = ['.', '.', '\n', '\r\n', 'a', 'e.g. ', '...', '\r\n.', 'x.y.z'];
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  for (let round = 0; round < 400; round++) {
+    let text = '';
+    const parts = 1 + Math.floor(random() * 40);
+    for (let i = 0; i < parts; i++) text += pieces[Math.floor(random() * pieces.length)];
+    const data = Buffer.from(text, 'latin1');
+    for (let from = 0; from <= data.length; from++) assert.equal(indexOfLineDot(data, from), data.indexOf('\n.', from), JSON.stringify(text));
+    const expected = (text.startsWith('.') ? '.' : '') + text.replace(/\n\./g, '\n..');
+    assert.equal(stuffBuffer(data).toString('latin1'), expected, JSON.stringify(text));
+  }
 });
