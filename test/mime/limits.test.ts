@@ -87,3 +87,19 @@ test('maxTextBytes truncates a huge text body, flagged', async () => {
   assert.equal(m.text?.length, 1000);
   assert.equal(m.truncated, true);
 });
+
+test('hostile header values (long runs of specials in every structured header) cost linear time', async () => {
+  const runs = ['(', ')', '"', '<', '=', '?', ',', ';', ':', '\\', '@', '*', '%', '=?', '=?utf-8?q?', '(a', '<a', 'a*0*=', "utf-8''", '\r\n ', '1 '];
+  const names = ['Subject', 'From', 'To', 'Content-Type', 'Content-Disposition', 'Date', 'References', 'Content-ID'];
+  let slowest = 0;
+  for (const c of runs) {
+    for (const name of names) {
+      let v = c.repeat(Math.floor(60000 / c.length));
+      if (name.startsWith('Content-') && name !== 'Content-ID') v = 'multipart/mixed; boundary=' + v;
+      const t = performance.now();
+      await parseMail(`${name}: ${v}\r\n\r\nbody`);
+      slowest = Math.max(slowest, performance.now() - t);
+    }
+  }
+  assert.ok(slowest < 5000, `slowest ${slowest} ms`);
+});
