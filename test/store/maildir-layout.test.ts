@@ -6,7 +6,7 @@ import { join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { deliverBuffer } from '../../src/store/deliver.js';
 import { encodeComponent, mailboxComponents } from '../../src/store/maildir/names.js';
-import { parseMessageName } from '../../src/store/maildir/names.js';
+import { parseAnyName, parseMessageName } from '../../src/store/maildir/names.js';
 import type { MaildirStore } from '../../src/store/maildir/index.js';
 import { StoreError } from '../../src/store/types.js';
 import { maildirStore, tempRoot } from './helpers.js';
@@ -187,5 +187,28 @@ describe('Maildir layout', () => {
     rmSync(join(root, 'example.com'), { recursive: true });
     await deliverBuffer(store, ['alice@example.com'], Buffer.from('b'));
     assert.equal((await store.list('alice@example.com')).length, 1);
+  });
+});
+
+describe('message name parsing fast path', () => {
+  it('gives exactly what the general parser gives, for usual and unusual names', () => {
+    const parts = ['1764157794', '.M123456', 'P4242', 'Q1a', '.host', ',S=10014', ',W=10020', ',S=', ',W=x', ':2,S', ':2,', ',X=1', ' ', 'é', '.M', '12', ',', ':', 'a'.repeat(30), '9'.repeat(16)];
+    let seed = 3;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let round = 0; round < 20_000; round++) {
+      let name = '';
+      const count = 1 + Math.floor(random() * 8);
+      for (let i = 0; i < count; i++) name += parts[Math.floor(random() * parts.length)];
+      if (round % 3 === 0) name = `1764157794.M12345${round % 10}P42Q${round}R9f3c01de.host,S=${round},W=${round + 5}${round % 2 ? ':2,S' : ''}`;
+      assert.deepEqual(parseMessageName(name), parseAnyName(name), name);
+    }
+    assert.deepEqual(parseMessageName('1764157794.M000042P7Q1R0.h,S=10,W=12:2,S'), {
+      name: '1764157794.M000042P7Q1R0.h,S=10,W=12:2,S',
+      uid: '1764157794.M000042P7Q1R0.h',
+      size: 10,
+      vsize: 12,
+      secs: 1764157794,
+      usecs: 42,
+    });
   });
 });

@@ -75,7 +75,65 @@ function leadingNumber(s: string, from: number): [number, number] {
   return [i === from ? NaN : Number(s.slice(from, i)), i];
 }
 
+/** Digits of `s` in [from, to) as a number, or -1 unless that is 1-15 decimal digits. */
+function digitsAt(s: string, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/**
+ * The usual name, `<unique>,S=<digits>,W=<digits>[:<info>]` with a unique part of 1-70 printable characters and no
+ * comma (what Posthorn and Dovecot write), parsed without allocating more than the UID; null for anything else.
+ * Gives exactly what the general parser gives for such a name (a maildrop lists every file this way on login).
+ */
+function parseUsualName(name: string): ParsedName | null {
+  const comma = name.indexOf(',');
+  if (comma < 1 || comma > 70 || name.charCodeAt(comma + 1) !== 0x53 || name.charCodeAt(comma + 2) !== 0x3d) return null; // ",S="
+  const wAt = name.indexOf(',', comma + 3);
+  if (wAt < 0 || name.charCodeAt(wAt + 1) !== 0x57 || name.charCodeAt(wAt + 2) !== 0x3d) return null; // ",W="
+  const colon = name.indexOf(':', wAt + 3);
+  const end = colon < 0 ? name.length : colon;
+  const extra = name.indexOf(',', wAt + 3);
+  if (extra >= 0 && extra < end) return null;
+  if (name.lastIndexOf(':', comma) >= 0) return null; // a colon before the fields: the base ends there
+  const size = digitsAt(name, comma + 3, wAt);
+  const vsize = digitsAt(name, wAt + 3, end);
+  if (size < 0 || vsize < 0) return null;
+  let secDigits = 0; // leading digits: the seconds of the timestamp
+  for (let i = 0; i < comma; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return null;
+    if (c >= 48 && c <= 57 && secDigits === i) secDigits++;
+  }
+  // Sort keys as leadingNumber() computes them (NaN -> Infinity for the seconds, 0 for missing microseconds).
+  let usecs = 0;
+  if (secDigits > 0 && name.charCodeAt(secDigits) === 0x2e && name.charCodeAt(secDigits + 1) === 0x4d) {
+    let j = secDigits + 2;
+    while (j < comma && name.charCodeAt(j) >= 48 && name.charCodeAt(j) <= 57) j++;
+    if (j > secDigits + 2) usecs = Number(name.slice(secDigits + 2, j));
+  }
+  return {
+    name,
+    uid: name.slice(0, comma),
+    size,
+    vsize,
+    secs: secDigits > 0 ? Number(name.slice(0, secDigits)) : Infinity,
+    usecs,
+  };
+}
+
 export function parseMessageName(name: string): ParsedName {
+  return parseUsualName(name) ?? parseAnyName(name);
+}
+
+/** The general parser, for every name (exported for the test that checks the fast path against it). */
+export function parseAnyName(name: string): ParsedName {
   const colon = name.indexOf(':');
   const base = colon < 0 ? name : name.slice(0, colon);
   let size: number | undefined;
