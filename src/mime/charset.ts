@@ -127,11 +127,18 @@ export function decodeUnlabelled(bytes: Uint8Array): DecodedText {
 
 function guessLegacyCharset(buf: Buffer): { charset: string; text: string } | null {
   let high = 0;
+  let isolated = 0; // high bytes between two ASCII bytes: Latin-1 style text (é in "café"), not double-byte CJK
+  for (let i = 0; i < buf.length; i++) {
+    if (buf[i] >= 0x80) {
+      high++;
+      if ((i === 0 || buf[i - 1] < 0x80) && (i + 1 >= buf.length || buf[i + 1] < 0x80)) isolated++;
+    }
+  }
+  if (high === 0 || isolated === high) return null;
   let lowTrail = 0; // 0x40-0x7E following a high byte: Big5/GBK/SJIS trail bytes, never EUC (GB2312, EUC-KR)
   for (let i = 0; i < buf.length; i++) {
     const c = buf[i];
     if (c >= 0x80) {
-      high++;
       if (i + 1 < buf.length) {
         const t = buf[i + 1];
         if (t >= 0x40 && t <= 0x7e) lowTrail++;
@@ -139,7 +146,6 @@ function guessLegacyCharset(buf: Buffer): { charset: string; text: string } | nu
       }
     }
   }
-  if (high === 0) return null;
   const candidates: Array<{ charset: string; text: string; score: number }> = [];
   const sjis = fatalDecode('shift_jis', buf);
   if (sjis !== null) {
@@ -159,9 +165,11 @@ function guessLegacyCharset(buf: Buffer): { charset: string; text: string } | nu
   }
   const gb = fatalDecode('gb18030', buf);
   if (gb !== null) candidates.push({ charset: 'gb18030', text: gb, score: lowTrail === 0 ? 1.6 : 1 });
-  if (candidates.length === 0) return null;
-  candidates.sort((a, b) => b.score - a.score);
-  return { charset: candidates[0].charset, text: candidates[0].text };
+  // private-use characters (user-defined rows) mean the bytes were not really in that charset (e.g. "üß" as GBK)
+  const plausible = candidates.filter((c) => !/[\ue000-\uf8ff\ufffd]/.test(c.text));
+  if (plausible.length === 0) return null;
+  plausible.sort((a, b) => b.score - a.score);
+  return { charset: plausible[0].charset, text: plausible[0].text };
 }
 
 /** Encode text in a charset for composing. Throws MimeError-free plain Error only for unknown charsets (checked first). */

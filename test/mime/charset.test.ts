@@ -60,3 +60,12 @@ test('legacy charsets encode for composing, ISO-2022-JP included', () => {
   assert.ok(jis.every((b) => b < 0x80));
   assert.equal(decodeCharset(jis, 'iso-2022-jp').text, 'テスト abc 日本');
 });
+
+test('unlabelled Latin-1 text is not mistaken for double-byte CJK', () => {
+  for (const text of ['café', 'Renée Zellweger', 'Grüße aus Köln', 'Straße über']) {
+    const d = decodeUnlabelled(Buffer.from(text, 'latin1'));
+    assert.equal(d.text, text);
+    assert.equal(d.charset, 'windows-1252');
+  }
+  assert.equal(decodeUnlabelled(Buffer.from([0x93, 0x71, 0x94])).text, '\u201cq\u201d');
+});
