@@ -12,3 +12,9 @@ export { parseMail, parseMailStream, composeMail, composeMailStream, envelopeFro
 export type { ParsedMail, ParseOptions, ComposeOptions, Mailbox, Attachment, MimePart } from './mime/index.js';
 export { Pop3Server, type Pop3ServerOptions, type Pop3ListenerKind } from './server/pop3/index.js';
 export { Pop3Error, type Pop3ResponseCode } from './protocol/pop3/error.js';
+export { SmtpServer, type SmtpServerOptions } from './server/smtp/index.js';
+export { PosthornApp, type AppOptions, type BoundListener } from './server/app.js';
+export { SqliteDirectory } from './directory/sqlite.js';
+export { loadConfig, validateConfig, ConfigError } from './config/load.js';
+export type { PosthornConfig, SmtpConfig, Pop3Config, DeliveryConfig } from './config/schema.js';
+export { createDelivery, type Delivery, type DeliveryOptions } from './delivery/index.js';
