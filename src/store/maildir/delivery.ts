@@ -2,7 +2,8 @@
  * One delivery into the Maildir store.
  *
  * The body is buffered in memory up to `bufferBytes` and then streamed to <root>/.tmp/<pid>.<token>.<seq> (each write
- * awaited: that is the backpressure). commit() writes what is left, fdatasyncs and closes the file, hard-links it into
+ * awaited: that is the backpressure); a smaller body is written only at commit, in one go. commit() writes what is
+ * left, fdatasyncs and closes the file, hard-links it into
  * the new/ directory of every mailbox but the last and renames it into the last one, fsyncs those directories (shared
  * with concurrent commits, see DirSyncer) and only then resolves. On any failure the links already made are removed
  * and the temporary file is deleted, so nothing is published. A crash leaves the temporary file (removed by recover())
@@ -113,12 +114,7 @@ export class MaildirDelivery implements DeliveryTransaction {
     this.state = 'committing';
     const published: string[] = [];
     try {
-      await this.flush();
-      const fh = this.fh as FileHandle;
-      await this.store.fs.datasync(fh, this.tmpPath);
-      this.fh = null;
-      // The data is durable; closing can overlap with publishing.
-      const closed = fh.close().catch(() => undefined);
+      const closed = await this.makeDurable();
       const size = this.written;
       const vsize = size + this.lf.count;
       const dirs = await Promise.all(mailboxes.map((m) => this.store.mailboxReady(m)));
@@ -136,7 +132,7 @@ export class MaildirDelivery implements DeliveryTransaction {
       published.push(fileOf(last));
       this.created = false;
       await Promise.all([...new Set(dirs)].map((d) => this.store.dirSync.sync(join(d, 'new'))));
-      await closed;
+      if (closed) await closed;
       this.state = 'done';
       this.store.deliveryFinished(this.tmpPath);
       return mailboxes.map((mailbox, i) => ({ mailbox, uid: names[i], size: vsize }));
@@ -150,12 +146,42 @@ export class MaildirDelivery implements DeliveryTransaction {
   }
 
   /**
+   * Write what is left and fdatasync the temporary file. A delivery still wholly in memory (at most bufferBytes, the
+   * usual case) is written with one blocking open + writev on the spot and closed on the spot after the fdatasync,
+   * which is the only call sent to the thread pool. A streamed one keeps its FileHandle; its close overlaps with
+   * publishing (answered as a promise to await before returning).
+   */
+  private async makeDurable(): Promise<Promise<void> | null> {
+    if (!this.fh && !this.created) {
+      this.sealBlock();
+      const chunks = this.chunks;
+      this.chunks = [];
+      this.written += this.buffered;
+      this.buffered = 0;
+      this.created = true;
+      const fd = await this.store.fs.createWithNow(this.tmpPath, chunks);
+      try {
+        await this.store.fs.datasyncFd(fd, this.tmpPath);
+      } finally {
+        this.store.fs.closeNow(fd);
+      }
+      return null;
+    }
+    await this.flush();
+    const fh = this.fh as FileHandle;
+    await this.store.fs.datasync(fh, this.tmpPath);
+    this.fh = null;
+    // The data is durable; closing can overlap with publishing.
+    return fh.close().catch(() => undefined);
+  }
+
+  /**
    * Hard-link the body into a mailbox's new/. Where the file system has no hard links (or the link count is at its
    * limit), copy it into the mailbox's tmp/, make the copy durable, and rename it into new/.
    */
   private async linkOrCopy(target: string, viaTmp: string): Promise<void> {
     try {
-      await this.store.fs.link(this.tmpPath, target);
+      await this.store.fs.linkNow(this.tmpPath, target);
     } catch (err) {
       if (!NO_HARD_LINK.has(errnoCode(err) ?? '')) throw err;
       await this.copyVia(target, viaTmp);
@@ -165,7 +191,7 @@ export class MaildirDelivery implements DeliveryTransaction {
   /** Rename the body into the last mailbox's new/; across file systems, a durable copy instead. */
   private async moveOrCopy(target: string, viaTmp: string): Promise<void> {
     try {
-      await this.store.fs.rename(this.tmpPath, target);
+      await this.store.fs.renameNow(this.tmpPath, target);
     } catch (err) {
       if (errnoCode(err) !== 'EXDEV') throw err;
       await this.copyVia(target, viaTmp);
