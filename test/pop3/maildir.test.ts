@@ -10,6 +10,7 @@ import { Pop3Transcript } from '../support/pop3-transcript.js';
 import { ALICE, ALICE_PASSWORD, deliver, message, startPop3, type Pop3Fixture } from '../support/pop3-fixture.js';
 import { MaildirStore } from '../../src/store/maildir/index.js';
 import { deliverStream } from '../../src/store/deliver.js';
+import { NameMaker } from '../../src/store/maildir/names.js';
 
 async function withMaildir(fn: (fx: Pop3Fixture, root: string) => Promise<void>): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'posthorn-pop3-'));
@@ -184,5 +185,55 @@ test('maildir: a message above the whole-read size goes through the stream path 
     await client.command('TOP 1 0', /^\+OK/);
     assert.equal((await client.bodyBytes()).content.toString(), big.slice(0, big.indexOf('\r\n\r\n') + 4));
     await client.command('QUIT', /^\+OK/);
+  });
+});
+
+test('maildir: 400 pipelined RETRs of distinct messages arrive byte for byte, also when the client stops reading for a while', async () => {
+  // The server reuses read buffers once the socket no longer needs them; a client that stops reading makes writes
+  // stay queued (12 MB is more than the kernel's socket buffers take), so a buffer given back too early would show
+  // up here as another message's bytes.
+  await withMaildir(async (fx, root) => {
+    const bodies: string[] = [];
+    await deliver(fx.store, ALICE, 'Subject: creates the mailbox\r\n\r\n');
+    const names = new NameMaker('test.example');
+    const newDir = join(root, 'example.com', 'alice', 'new');
+    for (let i = 0; i < 400; i++) {
+      const size = [3_000, 25_000, 31_000, 31_000, 40_000][i % 5];
+      const line = (i % 7 === 0 ? '.' : '') + `message ${i} `.padEnd(70, String.fromCharCode(97 + (i % 26))) + '\r\n';
+      bodies.push(message(`m${i}`, line.repeat(Math.ceil(size / line.length))));
+      // Written in the store's own file format (delivering 400 messages with an fsync each would only slow the test).
+      await writeFile(join(newDir, names.fileName(names.next(), bodies[i].length, bodies[i].length)), bodies[i]);
+    }
+    bodies.unshift('Subject: creates the mailbox\r\n\r\n');
+    for (const stalled of [false, true]) {
+      const socket = connect(fx.port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      const commands = [`USER ${ALICE}`, `PASS ${ALICE_PASSWORD}`, ...bodies.map((_, i) => `RETR ${i + 1}`), 'QUIT'];
+      if (!stalled) socket.write(commands.map((c) => c + '\r\n').join(''));
+      else {
+        // Not reading while the commands arrive in small groups: the server's output backs up between groups, and
+        // it reads ahead (into reusable buffers) every time it runs out of commands.
+        socket.pause();
+        for (let i = 0; i < commands.length; i += 5) {
+          socket.write(commands.slice(i, i + 5).map((c) => c + '\r\n').join(''));
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        socket.resume();
+      }
+      await closed;
+      const text = Buffer.concat(chunks).toString('latin1');
+      const replies = text.split('\r\n.\r\n');
+      assert.equal(replies.length, bodies.length + 1);
+      for (let i = 0; i < bodies.length; i++) {
+        const reply = replies[i];
+        const start = reply.indexOf(`+OK ${bodies[i].length} octets\r\n`);
+        assert.ok(start >= 0, `status of message ${i + 1}`);
+        const content = reply.slice(start + `+OK ${bodies[i].length} octets\r\n`.length).replace(/\r\n\.\./g, '\r\n.');
+        const unstuffed = content.startsWith('..') ? content.slice(1) : content;
+        assert.equal(unstuffed + '\r\n', bodies[i], `content of message ${i + 1}`);
+      }
+    }
   });
 });

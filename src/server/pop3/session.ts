@@ -15,6 +15,7 @@ import type { Logger } from '../../observability/log.js';
 import { INPUT_HIGH_WATER, OUTPUT_HIGH_WATER, TLS_HANDSHAKE_TIMEOUT, type ListenerInfo, type ServerContext } from './context.js';
 import type { SessionState } from './state.js';
 import { dispatch } from './dispatch.js';
+import { giveBuffer } from './buffer-pool.js';
 
 let sessionCounter = 0;
 
@@ -31,6 +32,8 @@ export class Pop3Session {
   private readonly reader = new LineReader(DEFAULT_MAX_SASL_RESPONSE + 2);
   private wake: (() => void) | null = null;
   private idleTask: (() => unknown) | null = null;
+  /** Reusable buffers queued on the socket, given back to the pool once the output queue is empty. */
+  private readonly queuedBuffers: Buffer[] = [];
   private corked = false;
   private paused = false;
   private ended = false;
@@ -109,6 +112,19 @@ export class Pop3Session {
       this.corked = false;
       this.socket.uncork();
     }
+    // Nothing left in the socket's queue: the kernel has every octet, no write refers to a queued buffer any more.
+    if (this.queuedBuffers.length > 0 && this.socket.writableLength === 0 && !this.socket.destroyed) {
+      for (const buffer of this.queuedBuffers) giveBuffer(buffer);
+      this.queuedBuffers.length = 0;
+    }
+  }
+
+  /**
+   * `buffer` (from the pool) has just been written: give it back once it has left the process. Only on a plain
+   * socket, where an empty output queue after a flush proves that; under TLS it is left to the garbage collector.
+   */
+  releaseAfterWrite(buffer: Buffer): void {
+    if (!(this.socket instanceof TLSSocket) && !this.socket.destroyed) this.queuedBuffers.push(buffer);
   }
 
   /** Flush, and wait until the socket has taken the output (or is gone). */
@@ -268,6 +284,7 @@ export class Pop3Session {
     if (!context) throw new Error('TLS requested without a certificate');
     const raw = this.socket;
     this.detach(raw);
+    this.queuedBuffers.length = 0; // (none in practice: STLS comes before any RETR) left to the garbage collector
     if (this.paused) {
       this.paused = false;
       raw.resume();

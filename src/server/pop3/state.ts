@@ -4,6 +4,7 @@
  * marked in TRANSACTION are never applied then.
  */
 import type { Maildrop } from '../../store/types.js';
+import type { ReadMessage } from './buffer-pool.js';
 
 export interface AuthorizationState {
   kind: 'authorization';
@@ -26,7 +27,7 @@ export interface TransactionState {
    * Small messages after the last one retrieved, read ahead (in parallel) while the client is still asking for them:
    * sequential RETR is the common pattern. Bounded by READ_AHEAD_MESSAGES and READ_AHEAD_BYTES.
    */
-  readAhead: Map<number, Promise<Buffer>>;
+  readAhead: Map<number, Promise<ReadMessage>>;
 }
 
 export interface UpdateState {

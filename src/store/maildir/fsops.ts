@@ -231,9 +231,9 @@ export class FsOps {
    * readWhole() done on the spot when it can be: no fault hook and a file small enough for a blocking read. Answers
    * null when it cannot (the caller then uses readWhole()); throws what the system calls throw.
    */
-  readWholeNow(path: string, expected: number): Buffer | null {
+  readWholeNow(path: string, expected: number, into?: Buffer): Buffer | null {
     if (this.hook || expected > this.syncReadBytes) return null;
-    return readWholeSync(path, expected);
+    return readWholeSync(path, expected, into);
   }
 
   async readWhole(path: string, expected: number): Promise<Buffer> {
@@ -274,14 +274,15 @@ export class FsOps {
 }
 
 /**
- * readWhole() with blocking calls: open, read, close. From the page cache this costs a few microseconds per file, where
+ * readWhole() with blocking calls: open, read, close; into `into` when the file fits there. From the page cache this costs a few microseconds per file, where
  * the thread-pool path costs a round trip through libuv for each of its calls (open, reads, close). A Maildir file is
  * never written after it is published, so a read shorter than asked for is its end (no extra read to see EOF).
  */
-function readWholeSync(path: string, expected: number): Buffer {
+function readWholeSync(path: string, expected: number, into?: Buffer): Buffer {
   const fd = openSync(path, 'r');
   try {
-    let buf = Buffer.allocUnsafe(expected + 1);
+    // Read into the caller's buffer when the file fits (the result is then a view of it).
+    let buf = into && into.length > expected ? into.subarray(0, expected + 1) : Buffer.allocUnsafe(expected + 1);
     let filled = 0;
     for (;;) {
       const want = buf.length - filled;

@@ -112,11 +112,20 @@ export class MaildirMaildrop implements Maildrop {
   }
 
   readBuffer(uid: string): Promise<Buffer> {
+    return this.readBufferInto(uid, undefined);
+  }
+
+  /**
+   * readBuffer(), reading into `target` when the message fits there and can be read on the spot: the result is then a
+   * view of `target` (check with `result.buffer === target.buffer`), otherwise a buffer of its own. For a caller that
+   * knows when it is done with a buffer and reuses it (the POP3 server), which spares allocating one per message.
+   */
+  readBufferInto(uid: string, target: Buffer | undefined): Promise<Buffer> {
     const m = this.byUid.get(uid);
     if (m !== undefined) {
       // Small message, no fault hook: read it now, without a chain of promises (RETR's common case).
       try {
-        const data = this.store.fs.readWholeNow(this.pathOf(m), m.size);
+        const data = this.store.fs.readWholeNow(this.pathOf(m), m.size, target);
         if (data) return Promise.resolve(m.vsize !== m.size ? new CrlfConverter().convert(data) : data);
       } catch (err) {
         // Moved or renamed by another tool meanwhile: the path below finds it again.

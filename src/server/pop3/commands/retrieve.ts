@@ -9,6 +9,7 @@ import { err, ok } from '../../../protocol/pop3/response.js';
 import { stuffBuffer, terminatorFor } from '../../../protocol/pop3/stuffing.js';
 import { topOfMessage } from '../../../store/top.js';
 import { StoreError } from '../../../store/types.js';
+import { giveBuffer, readMessage, type ReadMessage } from '../buffer-pool.js';
 import { READ_AHEAD_BYTES, READ_AHEAD_MESSAGES, SMALL_MESSAGE_SIZE } from '../context.js';
 import type { Pop3Session } from '../session.js';
 import type { TransactionState } from '../state.js';
@@ -39,19 +40,26 @@ async function send(session: Pop3Session, state: TransactionState, index: number
   const entry = state.maildrop.entries[index];
   const status = bodyLines === undefined ? ok(`${entry.size} octets`) : ok('top of message follows');
   if (entry.size <= SMALL_MESSAGE_SIZE) {
-    let data: Buffer;
+    let message: ReadMessage;
     try {
-      data = await readSmall(state, index);
+      message = await readSmall(state, index);
     } catch (error) {
       unreadable(session, entry.uid, error);
       return;
     }
+    let data = message.data;
     // Read ahead once this answer is on its way (the client reads it meanwhile), not before it.
     if (bodyLines === undefined) session.whenIdle(() => session.state === state && prefetchAfter(state, index));
     else data = topOfMessage(data, bodyLines);
+    const stuffed = stuffBuffer(data);
     session.write(status);
-    session.write(stuffBuffer(data));
+    session.write(stuffed);
     session.write(terminatorFor(data));
+    if (message.pooled) {
+      // The reusable buffer goes back to the pool once the socket no longer needs it: right away if stuffing copied it.
+      if (stuffed.buffer === message.pooled.buffer) session.releaseAfterWrite(message.pooled);
+      else giveBuffer(message.pooled);
+    }
     return;
   }
   const stream = state.maildrop.read(entry.uid, bodyLines === undefined ? undefined : { bodyLines });
@@ -82,13 +90,14 @@ async function send(session: Pop3Session, state: TransactionState, index: number
   }
 }
 
-function readSmall(state: TransactionState, index: number): Promise<Buffer> {
+function readSmall(state: TransactionState, index: number): Promise<ReadMessage> {
   const ahead = state.readAhead.get(index);
   if (ahead) {
     state.readAhead.delete(index);
     return ahead;
   }
-  return state.maildrop.readBuffer(state.maildrop.entries[index].uid);
+  const entry = state.maildrop.entries[index];
+  return readMessage(state.maildrop, entry.uid, entry.size);
 }
 
 /** Keep the read-ahead window filled after message `index`: the next small, undeleted messages, within the bounds. */
@@ -103,7 +112,7 @@ function prefetchAfter(state: TransactionState, index: number): void {
     bytes += size;
     if (bytes > READ_AHEAD_BYTES) break;
     if (readAhead.has(next)) continue;
-    const data = state.maildrop.readBuffer(entries[next].uid);
+    const data = readMessage(state.maildrop, entries[next].uid, size);
     data.catch(() => {}); // a failure is reported if and when that message is asked for
     readAhead.set(next, data);
   }
