@@ -10,8 +10,14 @@
  */
 import type { Maildrop } from '../../store/types.js';
 
-/** Size of each reusable buffer; messages of more than this minus one octet get buffers of their own. */
+/** Size of each reusable buffer; larger messages (see takeBuffer) get buffers of their own. */
 export const POOL_BUFFER_SIZE = 32 * 1024;
+/**
+ * Room kept before the message in a reusable buffer for its status line ("+OK <size> octets\r\n"), and after it for
+ * the terminator, so that RETR's answer goes to the socket as one contiguous piece.
+ */
+export const HEADROOM = 64;
+const TAILROOM = 8;
 /** Below this size a message buffer is cheap anyway (Node's own small-buffer pool): no reuse. */
 const POOL_MIN_SIZE = 4 * 1024;
 /** Free buffers kept for reuse, all sessions together (2 MiB). */
@@ -21,7 +27,8 @@ const free: Buffer[] = [];
 
 /** A buffer for a message of `size` octets, or undefined when the message is too small or too large to use one. */
 export function takeBuffer(size: number): Buffer | undefined {
-  if (size < POOL_MIN_SIZE || size >= POOL_BUFFER_SIZE) return undefined;
+  // +1: the store reads one octet more than expected, to notice a file larger than its name says.
+  if (size < POOL_MIN_SIZE || HEADROOM + size + 1 + TAILROOM > POOL_BUFFER_SIZE) return undefined;
   return free.pop() ?? Buffer.allocUnsafeSlow(POOL_BUFFER_SIZE);
 }
 
@@ -42,10 +49,28 @@ export function canReuseBuffers(maildrop: Maildrop): maildrop is BufferReusingMa
   return typeof (maildrop as Partial<BufferReusingMaildrop>).readBufferInto === 'function';
 }
 
-/** A message read for RETR, and the reusable buffer it lives in (null when it has a buffer of its own). */
+/**
+ * A message read for RETR, and the reusable buffer it lives in (null when it has a buffer of its own). When pooled,
+ * `data` starts HEADROOM octets into `pooled` (unless the store had to convert line ends: then it is not pooled).
+ */
 export interface ReadMessage {
   data: Buffer;
   pooled: Buffer | null;
+}
+
+/**
+ * The whole RETR answer (status line, content, terminator) as one view of the message's reusable buffer, when the
+ * content sits in it unchanged (nothing to byte-stuff) and with room around it; null otherwise.
+ */
+export function framedAnswer(message: ReadMessage, status: string, content: Buffer, terminator: Buffer): Buffer | null {
+  const pooled = message.pooled;
+  if (!pooled || content !== message.data || content.byteOffset !== pooled.byteOffset + HEADROOM) return null;
+  const end = HEADROOM + content.length + terminator.length;
+  if (status.length > HEADROOM || end > pooled.length) return null;
+  const start = HEADROOM - status.length;
+  pooled.write(status, start, 'latin1');
+  terminator.copy(pooled, HEADROOM + content.length);
+  return pooled.subarray(start, end);
 }
 
 /** Read a whole message, into a reusable buffer when the maildrop can. */
@@ -54,7 +79,7 @@ export async function readMessage(maildrop: Maildrop, uid: string, size: number)
   if (!target) return { data: await maildrop.readBuffer(uid), pooled: null };
   let data: Buffer;
   try {
-    data = await (maildrop as BufferReusingMaildrop).readBufferInto(uid, target);
+    data = await (maildrop as BufferReusingMaildrop).readBufferInto(uid, target.subarray(HEADROOM));
   } catch (error) {
     giveBuffer(target);
     throw error;

@@ -9,7 +9,7 @@ import { err, ok } from '../../../protocol/pop3/response.js';
 import { stuffBuffer, terminatorFor } from '../../../protocol/pop3/stuffing.js';
 import { topOfMessage } from '../../../store/top.js';
 import { StoreError } from '../../../store/types.js';
-import { giveBuffer, readMessage, type ReadMessage } from '../buffer-pool.js';
+import { framedAnswer, giveBuffer, readMessage, type ReadMessage } from '../buffer-pool.js';
 import { READ_AHEAD_BYTES, READ_AHEAD_MESSAGES, SMALL_MESSAGE_SIZE } from '../context.js';
 import type { Pop3Session } from '../session.js';
 import type { TransactionState } from '../state.js';
@@ -52,9 +52,15 @@ async function send(session: Pop3Session, state: TransactionState, index: number
     if (bodyLines === undefined) session.whenIdle(() => session.state === state && prefetchAfter(state, index));
     else data = topOfMessage(data, bodyLines);
     const stuffed = stuffBuffer(data);
-    session.write(status);
-    session.write(stuffed);
-    session.write(terminatorFor(data));
+    const terminator = terminatorFor(data);
+    // Usually one piece: status line and terminator written around the content in its own buffer.
+    const framed = stuffed === data ? framedAnswer(message, status, data, terminator) : null;
+    if (framed) session.write(framed);
+    else {
+      session.write(status);
+      session.write(stuffed);
+      session.write(terminator);
+    }
     if (message.pooled) {
       // The reusable buffer goes back to the pool once the socket no longer needs it: right away if stuffing copied it.
       if (stuffed.buffer === message.pooled.buffer) session.releaseAfterWrite(message.pooled);
