@@ -20,13 +20,27 @@ export const MAX_ARGUMENT_LENGTH = 40;
 
 const fatal = new TextDecoder('utf-8', { fatal: true });
 
+const EMPTY: ParsedCommand = { ok: false, error: 'empty command' };
+const CONTROL: ParsedCommand = { ok: false, error: 'control characters not allowed' };
+const BAD_UTF8: ParsedCommand = { ok: false, error: 'invalid UTF-8 in command' };
+const UNKNOWN: ParsedCommand = { ok: false, error: 'unknown command' };
+const NO_ARGS: string[] = [];
+
 export function parseCommand(line: Buffer): ParsedCommand {
-  if (line.length === 0) return { ok: false, error: 'empty command' };
+  const length = line.length;
+  if (length === 0) return EMPTY;
+  // One pass: control characters, non-ASCII, where the keyword ends and whether it is [A-Za-z0-9] only.
   let ascii = true;
-  for (let i = 0; i < line.length; i++) {
+  let space = -1;
+  let keywordOk = true;
+  for (let i = 0; i < length; i++) {
     const c = line[i];
-    if (c < 0x20 || c === 0x7f) return { ok: false, error: 'control characters not allowed' };
+    if (c < 0x20 || c === 0x7f) return CONTROL;
     if (c > 0x7f) ascii = false;
+    if (space < 0) {
+      if (c === 0x20) space = i;
+      else if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a))) keywordOk = false;
+    }
   }
   let text: string;
   if (ascii) text = line.toString('latin1');
@@ -34,14 +48,18 @@ export function parseCommand(line: Buffer): ParsedCommand {
     try {
       text = fatal.decode(line);
     } catch {
-      return { ok: false, error: 'invalid UTF-8 in command' };
+      return BAD_UTF8;
     }
   }
-  const space = text.indexOf(' ');
-  const keyword = (space < 0 ? text : text.slice(0, space)).toUpperCase();
-  if (keyword.length < 3 || keyword.length > 4 || !/^[A-Z0-9]+$/.test(keyword)) return { ok: false, error: 'unknown command' };
-  const rest = space < 0 ? '' : text.slice(space + 1);
-  const args = rest === '' ? [] : rest.split(' ').filter((a) => a !== '');
+  const keywordLength = space < 0 ? length : space;
+  if (!keywordOk || keywordLength < 3 || keywordLength > 4) return UNKNOWN;
+  // The keyword is ASCII, so its octet length is its length in the decoded text too.
+  const keyword = (space < 0 ? text : text.slice(0, keywordLength)).toUpperCase();
+  const rest = space < 0 ? '' : text.slice(text.indexOf(' ') + 1);
+  let args: string[];
+  if (rest === '') args = NO_ARGS.slice();
+  else if (rest.charCodeAt(0) !== 0x20 && rest.charCodeAt(rest.length - 1) !== 0x20 && !rest.includes('  ')) args = rest.split(' ');
+  else args = rest.split(' ').filter((a) => a !== '');
   return { ok: true, command: { keyword, args, rest } };
 }
 

@@ -43,6 +43,8 @@ export function giveBuffer(buffer: Buffer): void {
  */
 export interface BufferReusingMaildrop extends Maildrop {
   readBufferInto(uid: string, target: Buffer | undefined): Promise<Buffer>;
+  /** The same, synchronously, or null when it cannot be done on the spot (then readBufferInto). */
+  readBufferNow?(uid: string, target: Buffer | undefined): Buffer | null;
 }
 
 export function canReuseBuffers(maildrop: Maildrop): maildrop is BufferReusingMaildrop {
@@ -71,6 +73,27 @@ export function framedAnswer(message: ReadMessage, status: string, content: Buff
   pooled.write(status, start, 'latin1');
   terminator.copy(pooled, HEADROOM + content.length);
   return pooled.subarray(start, end);
+}
+
+/**
+ * Read a whole message synchronously when the maildrop can (no promise, no await: RETR's common case on the Maildir
+ * store); null when it cannot, then use readMessage(). Throws what the store throws.
+ */
+export function readMessageNow(maildrop: Maildrop, uid: string, size: number): ReadMessage | null {
+  if (!canReuseBuffers(maildrop) || !maildrop.readBufferNow) return null;
+  const target = takeBuffer(size);
+  let data: Buffer | null;
+  try {
+    data = maildrop.readBufferNow(uid, target?.subarray(HEADROOM));
+  } catch (error) {
+    if (target) giveBuffer(target);
+    throw error;
+  }
+  if (target && (data === null || data.buffer !== target.buffer)) {
+    giveBuffer(target);
+    return data === null ? null : { data, pooled: null };
+  }
+  return data === null ? null : { data, pooled: target ?? null };
 }
 
 /** Read a whole message, into a reusable buffer when the maildrop can. */

@@ -76,7 +76,8 @@ export class Pop3Session {
       this.log.debug('pop3.connect', { tls: this.secure });
       this.write(ok(`${this.ctx.hostname} POP3 server ready ${this.timestamp}`));
       while (!this.ended) {
-        const event = await this.nextEvent();
+        // A line already buffered is taken without an await (pipelined commands); nextEvent() flushes and waits.
+        const event = this.reader.next() ?? (await this.nextEvent());
         if (!event) break;
         if (event.kind === 'too-long') {
           this.write(err(null, 'line too long'));

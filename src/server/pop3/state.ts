@@ -27,7 +27,7 @@ export interface TransactionState {
    * Small messages after the last one retrieved, read ahead (in parallel) while the client is still asking for them:
    * sequential RETR is the common pattern. Bounded by READ_AHEAD_MESSAGES and READ_AHEAD_BYTES.
    */
-  readAhead: Map<number, Promise<ReadMessage>>;
+  readAhead: Map<number, ReadMessage | Promise<ReadMessage>>;
 }
 
 export interface UpdateState {

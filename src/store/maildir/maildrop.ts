@@ -135,6 +135,25 @@ export class MaildirMaildrop implements Maildrop {
     return this.readBufferAsync(uid);
   }
 
+  /**
+   * The message now, synchronously, when that is possible (small, no fault hook, found where the listing saw it),
+   * into `target` when it fits (as readBufferInto); null when it is not: then use readBufferInto(), which also finds
+   * moved files and reports a missing one. Throws StoreError for other read errors.
+   */
+  readBufferNow(uid: string, target: Buffer | undefined): Buffer | null {
+    const m = this.byUid.get(uid);
+    if (m === undefined) return null;
+    let data: Buffer | null;
+    try {
+      data = this.store.fs.readWholeNow(this.pathOf(m), m.size, target);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return null;
+      throw toStoreError(err, `reading message ${uid}`);
+    }
+    if (data === null) return null;
+    return m.vsize !== m.size ? new CrlfConverter().convert(data) : data;
+  }
+
   private async readBufferAsync(uid: string): Promise<Buffer> {
     const m = this.find(uid);
     try {
