@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -235,5 +235,28 @@ test('maildir: 400 pipelined RETRs of distinct messages arrive byte for byte, al
         assert.equal(unstuffed + '\r\n', bodies[i], `content of message ${i + 1}`);
       }
     }
+  });
+});
+
+test('maildir: a message moved to cur/ by another tool during the session is still sent; one deleted meanwhile gets -ERR', async () => {
+  await withMaildir(async (fx, root) => {
+    const bodies = [message('moved', 'x'.repeat(6000) + '\r\n'), message('gone', 'y'.repeat(6000) + '\r\n'), message('small', 'z\r\n')];
+    for (const body of bodies) await deliver(fx.store, ALICE, body);
+    const client = await login(fx.port);
+    const mailbox = join(root, 'example.com', 'alice');
+    const names = (await readdir(join(mailbox, 'new'))).sort();
+    assert.equal(names.length, 3);
+    // As a mail reader would: moved to cur/ with flags; the second deleted; the third also moved.
+    await rename(join(mailbox, 'new', names[0]), join(mailbox, 'cur', `${names[0]}:2,S`));
+    await unlink(join(mailbox, 'new', names[1]));
+    await rename(join(mailbox, 'new', names[2]), join(mailbox, 'cur', `${names[2]}:2,RS`));
+    await client.command('RETR 1', `+OK ${bodies[0].length} octets`);
+    assert.equal((await client.bodyBytes()).content.toString(), bodies[0]);
+    await client.command('RETR 2', /^-ERR message no longer available/);
+    await client.command('TOP 3 0', /^\+OK/);
+    assert.equal((await client.bodyBytes()).content.toString(), bodies[2].slice(0, bodies[2].indexOf('\r\n\r\n') + 4));
+    await client.command('RETR 3', `+OK ${bodies[2].length} octets`);
+    assert.equal((await client.bodyBytes()).content.toString(), bodies[2]);
+    await client.command('QUIT', /^\+OK/);
   });
 });
