@@ -22,6 +22,8 @@ export interface ServerContext {
   maxCommandLine: number;
   /** Last successful login per user, for LOGIN-DELAY enforcement. */
   lastLogin: Map<string, number>;
+  /** Connections open on this server right now. */
+  sessionCount: () => number;
 }
 
 export interface ListenerInfo {
@@ -35,6 +37,12 @@ export const SMALL_MESSAGE_SIZE = 256 * 1024;
 /** Read-ahead window for sequential RETR: at most this many messages and octets beyond the one asked for. */
 export const READ_AHEAD_MESSAGES = 16;
 export const READ_AHEAD_BYTES = 512 * 1024;
+/**
+ * With other sessions open, the read-ahead window is refilled only once this many messages of it have been used, so
+ * reads are done in small batches (less CPU per message: the event loop is then the bottleneck). A lone session
+ * refills after every message, so that none of its answers waits behind a batch of reads.
+ */
+export const READ_AHEAD_BATCH = 4;
 /** Output queued beyond this many octets makes a session wait for the socket to drain before the next command. */
 export const OUTPUT_HIGH_WATER = 1024 * 1024;
 /** Unprocessed pipelined input beyond this many octets pauses reading from the socket. */

@@ -62,6 +62,7 @@ export class Pop3Server {
       timeoutMs: Math.max(1, Math.round(config.timeout * 1000)),
       maxCommandLine: config.max_command_line,
       lastLogin: new Map(),
+      sessionCount: () => this.sessions.size,
     };
   }
 

@@ -10,7 +10,7 @@ import { stuffBuffer, terminatorFor } from '../../../protocol/pop3/stuffing.js';
 import { topOfMessage } from '../../../store/top.js';
 import { StoreError } from '../../../store/types.js';
 import { framedAnswer, giveBuffer, readMessage, readMessageNow, type ReadMessage } from '../buffer-pool.js';
-import { READ_AHEAD_BYTES, READ_AHEAD_MESSAGES, SMALL_MESSAGE_SIZE } from '../context.js';
+import { READ_AHEAD_BATCH, READ_AHEAD_BYTES, READ_AHEAD_MESSAGES, SMALL_MESSAGE_SIZE } from '../context.js';
 import type { Pop3Session } from '../session.js';
 import type { TransactionState } from '../state.js';
 import { messageIndex } from './transaction.js';
@@ -65,7 +65,7 @@ function answerSmall(
 ): void {
   let data = message.data;
   // Read ahead once this answer is on its way (the client reads it meanwhile), not before it.
-  if (bodyLines === undefined) session.whenIdle(() => session.state === state && prefetchAfter(state, index));
+  if (bodyLines === undefined) session.whenIdle(() => session.state === state && prefetchAfter(session, state, index));
   else data = topOfMessage(data, bodyLines);
   const stuffed = stuffBuffer(data);
   const terminator = terminatorFor(data);
@@ -125,11 +125,15 @@ function readSmall(state: TransactionState, index: number): ReadMessage | Promis
   return readMessageNow(state.maildrop, entry.uid, entry.size) ?? readMessage(state.maildrop, entry.uid, entry.size);
 }
 
-/** Keep the read-ahead window filled after message `index`: the next small, undeleted messages, within the bounds. */
-function prefetchAfter(state: TransactionState, index: number): void {
+/**
+ * Keep the read-ahead window filled after message `index`: the next small, undeleted messages, within the bounds;
+ * with other sessions open, only once READ_AHEAD_BATCH messages of the window have been used (see context.ts).
+ */
+function prefetchAfter(session: Pop3Session, state: TransactionState, index: number): void {
   const { readAhead, deleted } = state;
   const entries = state.maildrop.entries;
   for (const key of readAhead.keys()) if (key <= index || key > index + READ_AHEAD_MESSAGES) readAhead.delete(key);
+  if (readAhead.size > READ_AHEAD_MESSAGES - READ_AHEAD_BATCH && session.ctx.sessionCount() > 1) return;
   let bytes = 0;
   for (let next = index + 1; next <= index + READ_AHEAD_MESSAGES && next < entries.length; next++) {
     const size = entries[next].size;
