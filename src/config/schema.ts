@@ -49,10 +49,9 @@ export const smtpSection = z.strictObject({
   bare_line_endings: z.enum(['reject', 'normalize']).default('reject'),
   /** Seconds to wait before sending the greeting (early talkers are refused). */
   greeting_delay: seconds.default(0),
-  /** Timeouts in seconds (RFC 5321 4.5.3.2 values). */
+  /** Server timeouts in seconds (RFC 5321 4.5.3.2.7: at least 5 minutes between commands; 3 minutes per data block). */
   timeout_command: seconds.default(300),
   timeout_data_block: seconds.default(180),
-  timeout_data_end: seconds.default(600),
   /** Allow AUTH PLAIN/LOGIN without TLS on submission. */
   allow_insecure_auth: z.boolean().default(false),
   /** Offer AUTH on the MX listener too. */
