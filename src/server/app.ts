@@ -120,7 +120,7 @@ export class PosthornApp {
       this.services.push(server);
       this.record('http', await server.listen(parseHostPort(http)!));
     }
-    for (const l of this.listeners) logger.info('listener.started', { listener: l.name, address: l.address });
+    for (const l of this.listeners) logger.debug('listener.started', { listener: l.name, address: l.address });
     return this.listeners;
   }
 
