@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type Socket } from 'node:net';
 import nodemailer from 'nodemailer';
 import { PosthornApp } from '../../src/server/app.js';
 import { validateConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/observability/log.js';
+import { Pop3Transcript } from '../support/pop3-transcript.js';
 
 const data = mkdtempSync(join(tmpdir(), 'posthorn-e2e-'));
 const config = validateConfig(
@@ -27,37 +27,6 @@ const listeners = await app.start();
 after(() => app.stop(0));
 const port = (name: string) => listeners.find((l) => l.name === name)!.port!;
 
-/** A minimal POP3 conversation: send each command, collect each reply (multi-line ones up to "."). */
-async function pop3(commands: Array<{ cmd: string; multi?: boolean }>): Promise<string[]> {
-  const sock: Socket = connect(port('pop3'), '127.0.0.1');
-  let buf = Buffer.alloc(0);
-  const waiters: Array<() => void> = [];
-  sock.on('data', (d: Buffer) => {
-    buf = Buffer.concat([buf, d]);
-    waiters.splice(0).forEach((w) => w());
-  });
-  const readReply = async (multi: boolean): Promise<string> => {
-    for (;;) {
-      const text = buf.toString('latin1');
-      const end = multi && text.startsWith('+OK') ? text.indexOf('\r\n.\r\n') : text.indexOf('\r\n');
-      if (end >= 0) {
-        const len = end + (multi && text.startsWith('+OK') ? 5 : 2);
-        const reply = buf.subarray(0, len).toString('latin1');
-        buf = buf.subarray(len);
-        return reply;
-      }
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-  const out = [await readReply(false)];
-  for (const c of commands) {
-    sock.write(c.cmd + '\r\n');
-    out.push(await readReply(c.multi ?? false));
-  }
-  sock.destroy();
-  return out;
-}
-
 test('a user added while the server runs gets mail over SMTP and reads it over POP3 byte for byte', async () => {
   app.directory.addDomain('example.com');
   await app.directory.addUser('alice@example.com', 'wonderland');
@@ -68,15 +37,16 @@ test('a user added while the server runs gets mail over SMTP and reads it over P
   const info = await mx.sendMail({ envelope: { from: 'bob@remote.example', to: ['alice@example.com'] }, raw: original });
   assert.deepEqual(info.accepted, ['alice@example.com']);
 
-  const [greeting, user, pass, stat, retr, quit] = await pop3([{ cmd: 'USER alice@example.com' }, { cmd: 'PASS wonderland' }, { cmd: 'STAT' }, { cmd: 'RETR 1', multi: true }, { cmd: 'QUIT' }]);
-  assert.match(greeting, /^\+OK /);
-  assert.match(user, /^\+OK/);
-  assert.match(pass, /^\+OK/);
-  const [, count, size] = /^\+OK (\d+) (\d+)\r\n$/.exec(stat)!;
+  const { client } = await Pop3Transcript.open(port('pop3'));
+  await client.command('USER alice@example.com', /^\+OK/);
+  await client.command('PASS wonderland', /^\+OK/);
+  const [, count, size] = /^\+OK (\d+) (\d+)$/.exec(await client.command('STAT', /^\+OK /))!;
   assert.equal(count, '1');
-  assert.match(quit, /^\+OK/);
-  // Undo POP3 byte-stuffing and strip the status line and terminator.
-  const message = retr.slice(retr.indexOf('\r\n') + 2, -3).replace(/^\.\./gm, '.');
+  client.send('RETR 1');
+  await client.expect(/^\+OK/);
+  const message = (await client.bodyBytes()).content.toString('latin1');
+  await client.command('QUIT', /^\+OK/);
+  client.close();
   assert.equal(Buffer.byteLength(message, 'latin1'), Number(size), 'STAT size is exactly what RETR sends');
   assert.match(message, /^Return-Path: <bob@remote\.example>\r\n/);
   assert.match(message, /\r\nReceived: from /);
