@@ -29,6 +29,13 @@ export class SqliteDirectory implements Directory {
   private readonly db: Database.Database;
   private readonly box: SecretBox;
   private readonly scrypt: ScryptParams;
+  /** Statements of the lookups the servers make per RCPT and per login, compiled once. */
+  private readonly lookups: {
+    domain: Database.Statement<[string]>;
+    user: Database.Statement<[string]>;
+    alias: Database.Statement<[string]>;
+    userRow: Database.Statement<[string]>;
+  };
 
   constructor(options: SqliteDirectoryOptions) {
     const file = join(options.dataDir, 'directory.db');
@@ -41,6 +48,12 @@ export class SqliteDirectory implements Directory {
     this.db.exec(SCHEMA);
     this.box = new SecretBox(join(options.dataDir, 'secrets.key'));
     this.scrypt = options.scrypt ?? DEFAULT_SCRYPT;
+    this.lookups = {
+      domain: this.db.prepare('SELECT 1 FROM domains WHERE name = ?'),
+      user: this.db.prepare('SELECT 1 FROM users WHERE address = ?'),
+      alias: this.db.prepare('SELECT targets FROM aliases WHERE source = ?'),
+      userRow: this.db.prepare('SELECT address, password_hash, legacy_secret FROM users WHERE address = ?'),
+    };
   }
 
   close(): void {
@@ -56,7 +69,7 @@ export class SqliteDirectory implements Directory {
     } catch {
       return false;
     }
-    return this.db.prepare('SELECT 1 FROM domains WHERE name = ?').get(ascii) !== undefined;
+    return this.domainExists(ascii);
   }
 
   async resolve(address: string): Promise<RecipientResolution> {
@@ -126,6 +139,13 @@ export class SqliteDirectory implements Directory {
       throw new DirectoryError(`domain ${name} still has ${users} user(s) and ${aliases} alias(es); remove them first`);
     }
     this.db.prepare('DELETE FROM domains WHERE name = ?').run(ascii);
+  }
+
+  /** How many domains and users there are (for status pages), without listing them. */
+  counts(): { domains: number; users: number } {
+    const domains = (this.db.prepare('SELECT COUNT(*) n FROM domains').get() as { n: number }).n;
+    const users = (this.db.prepare('SELECT COUNT(*) n FROM users').get() as { n: number }).n;
+    return { domains, users };
   }
 
   listDomains(): string[] {
@@ -198,15 +218,15 @@ export class SqliteDirectory implements Directory {
   // ---- internals ----
 
   private domainExists(ascii: string): boolean {
-    return this.db.prepare('SELECT 1 FROM domains WHERE name = ?').get(ascii) !== undefined;
+    return this.lookups.domain.get(ascii) !== undefined;
   }
 
   private userExists(addr: string): boolean {
-    return this.db.prepare('SELECT 1 FROM users WHERE address = ?').get(addr) !== undefined;
+    return this.lookups.user.get(addr) !== undefined;
   }
 
   private aliasTargets(source: string): string[] | null {
-    const row = this.db.prepare('SELECT targets FROM aliases WHERE source = ?').get(source) as { targets: string } | undefined;
+    const row = this.lookups.alias.get(source) as { targets: string } | undefined;
     return row ? (JSON.parse(row.targets) as string[]) : null;
   }
 
@@ -217,7 +237,7 @@ export class SqliteDirectory implements Directory {
     } catch {
       return undefined;
     }
-    return this.db.prepare('SELECT address, password_hash, legacy_secret FROM users WHERE address = ?').get(addr) as
+    return this.lookups.userRow.get(addr) as
       | { address: string; password_hash: string; legacy_secret: string | null }
       | undefined;
   }

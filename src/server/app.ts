@@ -140,8 +140,7 @@ export class PosthornApp {
       hostname: this.hostname,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       listeners: this.listeners,
-      domains: this.directory.listDomains().length,
-      users: this.directory.listUsers().length,
+      ...this.directory.counts(),
       queue: this.delivery ? this.delivery.list().length : 0,
     };
   }
