@@ -1,12 +1,18 @@
-/** In-memory Directory for tests: plain passwords, no hashing. Same semantics as the real one. */
+/**
+ * In-memory Directory for tests: plain passwords, no hashing. Resolution follows SqliteDirectory: users, alias chains
+ * (depth 8, loops end), catch-all "@domain", alias targets in other domains returned as `forward`.
+ */
 import { domainToASCII } from 'node:url';
 import type { Directory, RecipientResolution } from './types.js';
+import { canonical } from './address.js';
 
+/** The directory's canonical form; addresses it cannot parse are kept (lower-cased) so lookups simply miss. */
 export function canonicalAddress(address: string): string {
-  const at = address.lastIndexOf('@');
-  if (at < 0) return address;
-  const domain = domainToASCII(address.slice(at + 1).toLowerCase()) || address.slice(at + 1).toLowerCase();
-  return `${address.slice(0, at).toLowerCase()}@${domain}`;
+  try {
+    return canonical(address);
+  } catch {
+    return address.toLowerCase();
+  }
 }
 
 export class MemoryDirectory implements Directory {
@@ -32,22 +38,32 @@ export class MemoryDirectory implements Directory {
   }
 
   async resolve(address: string): Promise<RecipientResolution> {
-    const canon = canonicalAddress(address);
+    let canon: string;
+    try {
+      canon = canonical(address);
+    } catch {
+      return { kind: 'unknown' };
+    }
     const domain = canon.slice(canon.lastIndexOf('@') + 1);
     if (!this.domains.has(domain)) return { kind: 'remote' };
     const out = new Set<string>();
+    const forward = new Set<string>();
+    const seen = new Set<string>();
     const visit = (addr: string, depth: number) => {
-      if (depth > 8) return;
+      if (depth > 8 || seen.has(addr)) return;
+      seen.add(addr);
+      const targetDomain = addr.slice(addr.lastIndexOf('@') + 1);
+      if (!this.domains.has(targetDomain)) {
+        forward.add(addr);
+        return;
+      }
       if (this.users.has(addr)) out.add(addr);
-      const targets = this.aliases.get(addr);
+      const targets = this.aliases.get(addr) ?? (this.users.has(addr) ? undefined : this.aliases.get('@' + targetDomain));
       if (targets) for (const t of targets) visit(t, depth + 1);
     };
     visit(canon, 0);
-    if (out.size === 0 && !this.users.has(canon)) {
-      const catchAll = this.aliases.get('@' + domain);
-      if (catchAll) for (const t of catchAll) visit(t, 1);
-    }
-    return out.size ? { kind: 'local', mailboxes: [...out] } : { kind: 'unknown' };
+    if (out.size === 0 && forward.size === 0) return { kind: 'unknown' };
+    return { kind: 'local', mailboxes: [...out], ...(forward.size ? { forward: [...forward] } : {}) };
   }
 
   async authenticate(username: string, password: string): Promise<string | null> {

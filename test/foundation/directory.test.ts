@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteDirectory } from '../../src/directory/sqlite.js';
+import { MemoryDirectory } from '../../src/directory/memory.js';
 import { hashPassword, verifyPassword, SecretBox } from '../../src/directory/credentials.js';
 import { verifySaslCredentials, verifyApop } from '../../src/protocol/sasl/verify.js';
 import { createHash, createHmac } from 'node:crypto';
@@ -114,4 +115,30 @@ test('a second handle (the CLI) sees changes made by the first (the server) at o
   assert.equal(await server.authenticate('carol@example.org', 'pw'), null);
   server.close();
   d.close();
+});
+
+test('MemoryDirectory (for tests) resolves exactly as SqliteDirectory does', async () => {
+  const { d } = fresh();
+  const m = new MemoryDirectory();
+  for (const dir of [d, m]) {
+    dir.addDomain('example.com');
+    dir.addDomain('example.net');
+  }
+  await d.addUser('alice@example.com', 'a');
+  await d.addUser('bob@example.net', 'b');
+  m.addUser('alice@example.com', 'a').addUser('bob@example.net', 'b');
+  const aliases: Array<[string, string[]]> = [
+    ['sales@example.com', ['alice@example.com', 'bob@example.net', 'ext@remote.example']],
+    ['team@example.com', ['sales@example.com']],
+    ['@example.net', ['bob@example.net']],
+    ['loop1@example.com', ['loop2@example.com']],
+    ['loop2@example.com', ['loop1@example.com']],
+  ];
+  for (const [source, targets] of aliases) {
+    d.addAlias(source, targets);
+    m.addAlias(source, targets);
+  }
+  for (const address of ['Alice@Example.com', 'team@example.com', 'anything@example.net', 'nobody@example.com', 'loop1@example.com', 'x@remote.example', 'not an address']) {
+    assert.deepEqual(await m.resolve(address), await d.resolve(address), address);
+  }
 });
