@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { composeMail, composeMailStream, envelopeFromOptions, type ComposeOptions } from '../mime/index.js';
-import type { DsnNotify } from '../delivery/types.js';
+import type { DsnNotify } from '../protocol/smtp/params.js';
 import { SmtpConnection } from './smtp/connection.js';
 import { SmtpPool, type SmtpPoolOptions } from './smtp/pool.js';
 import { EnvelopeError, type SmtpEnvelope } from './smtp/envelope.js';

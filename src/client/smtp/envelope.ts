@@ -2,7 +2,7 @@
  * The SMTP envelope as the client sends it, its validation (no CR, LF, NUL or other control character anywhere, so
  * nothing can inject a command), and the MAIL/RCPT parameters (SIZE, BODY, SMTPUTF8, RFC 3461 DSN with xtext).
  */
-import type { DsnNotify } from '../../delivery/types.js';
+import type { DsnNotify } from '../../protocol/smtp/params.js';
 
 export interface SmtpRecipient {
   address: string;

@@ -3,7 +3,8 @@
  * SIZE (RFC 1870), BODY (RFC 6152, RFC 3030), SMTPUTF8 (RFC 6531), RET/ENVID/NOTIFY/ORCPT (RFC 3461, xtext values),
  * AUTH (RFC 4954, accepted and ignored).
  */
-import type { DsnNotify } from '../../delivery/types.js';
+/** RFC 3461 NOTIFY: NEVER, or any of SUCCESS, FAILURE, DELAY. */
+export type DsnNotify = 'NEVER' | Array<'SUCCESS' | 'FAILURE' | 'DELAY'>;
 
 export type ParamError = 'syntax' | 'duplicate' | 'unknown' | 'bad-value';
 
