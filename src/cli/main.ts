@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Register[]>> = {
   send: async () => [(await import('./commands/send.js')).registerSendCommand],
   sendmail: async () => [(await import('./commands/sendmail.js')).registerSendmailCommand],
   fetch: async () => [(await import('./commands/fetch.js')).registerFetchCommand],
+  token: async () => [(await import('./commands/token.js')).registerTokenCommands],
 };
 
 const program = new Command();

@@ -28,4 +28,12 @@ version = 1
 [delivery]
 # smarthost = "smtp+starttls://user:password@smtp.example.net:587"
 # routes = { "example.org" = "127.0.0.1:2526" }
+
+[http]                            # the web viewer and its API on listeners.http
+# tls = false                     # serve HTTPS with the server's certificate
+# auth = "auto"                   # auto | required | none (none: loopback only)
+# max_body_size = 10485760
+
+[dev]                             # developer mode: posthorn serve --dev
+# max_messages = 10000            # retention per mailbox, oldest first (0: no limit)
 `;

@@ -1,6 +1,6 @@
 /**
  * The posthorn.toml schema. Every key has a safe default; an unknown key or a bad value is an error naming the key.
- * Sections: top level (version, hostname, log_level), [listeners], [tls], [smtp], [pop3], [delivery], [http].
+ * Sections: top level (version, hostname, log_level), [listeners], [tls], [smtp], [pop3], [delivery], [http], [dev].
  * Keys are snake_case in the file; this schema is the single reference for their names, types and defaults.
  */
 import { z } from 'zod';
@@ -108,6 +108,65 @@ export const deliverySection = z.strictObject({
   require_tls_domains: z.array(z.string()).default([]),
 });
 
+/** The web viewer and its API on listeners.http (src/server/http). */
+export const httpSection = z.strictObject({
+  /** Serve HTTPS on listeners.http with the server's certificate (session cookies are then Secure). */
+  tls: z.boolean().default(false),
+  /** "auto": login required, except in developer mode on a loopback listener; "required"; "none" (loopback only). */
+  auth: z.enum(['auto', 'required', 'none']).default('auto'),
+  /** Largest request body, octets (the send API with attachments is the largest). */
+  max_body_size: positive.default(10 * 1024 * 1024),
+  /** Simultaneous HTTP connections (event streams and WebSockets included). */
+  max_connections: positive.default(1000),
+  /** Simultaneous event streams (SSE and WebSocket together). */
+  max_event_clients: positive.default(500),
+  /** Events kept for clients that resume with Last-Event-ID. */
+  event_buffer: positive.default(10000),
+  /** Browser session: idle timeout and absolute lifetime, seconds. */
+  session_idle_timeout: positive.default(86400),
+  session_max_age: positive.default(7 * 86400),
+  /** Longest `timeout` a GET /api/v1/messages/wait may ask for, seconds. */
+  wait_max_timeout: positive.default(300),
+  /** Most messages one page of a list or search returns. */
+  max_page_size: positive.default(1000),
+  /** Origins (scheme://host:port) besides this server's own that may make state changes and open WebSockets. */
+  allowed_origins: z.array(z.string()).default([]),
+  /** Link check: let it reach private, loopback and link-local addresses (off: they are reported, never fetched). */
+  link_check_private: z.boolean().default(false),
+  /** Link check: seconds per link, links per message, parallel requests. */
+  link_check_timeout: seconds.default(5),
+  link_check_max_links: positive.default(200),
+  link_check_concurrency: positive.default(8),
+  /** Webhooks: seconds per POST, attempts before a delivery is given up, first and largest retry delay in seconds. */
+  webhook_timeout: seconds.default(10),
+  webhook_max_attempts: positive.default(12),
+  webhook_retry_first: seconds.default(5),
+  webhook_retry_max: seconds.default(3600),
+  /** Webhooks may POST to private, loopback and link-local addresses. */
+  webhook_private: z.boolean().default(false),
+});
+
+/** Developer mode (`posthorn serve --dev`, `posthorn dev`): capture every message, never relay. */
+export const devSection = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Retention per mailbox, oldest first: most messages, most days, most octets (0: no limit). */
+  max_messages: size.default(10000),
+  max_age_days: size.default(0),
+  max_bytes: size.default(0),
+  /** Mailbox for mail sent without AUTH. */
+  default_mailbox: z.string().min(1).default('dev'),
+  /** Routing rules, first match wins: a recipient glob ("*@example.com") or a header match ("X-Tenant: a*"). */
+  routes: z
+    .array(
+      z.strictObject({
+        recipient: z.string().min(1).optional(),
+        header: z.string().regex(/^[!-9;-~]+:\s*.*$/, 'expected "Name: pattern"').optional(),
+        mailbox: z.string().min(1),
+      }),
+    )
+    .default([]),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
   /** Name used in greetings, Received headers, the self-signed certificate. */
@@ -132,10 +191,14 @@ export const configSchema = z.strictObject({
   smtp: smtpSection.prefault({}),
   pop3: pop3Section.prefault({}),
   delivery: deliverySection.prefault({}),
+  http: httpSection.prefault({}),
+  dev: devSection.prefault({}),
 });
 
 export type PosthornConfig = z.infer<typeof configSchema>;
 export type SmtpConfig = z.infer<typeof smtpSection>;
 export type Pop3Config = z.infer<typeof pop3Section>;
 export type DeliveryConfig = z.infer<typeof deliverySection>;
+export type HttpConfig = z.infer<typeof httpSection>;
+export type DevConfig = z.infer<typeof devSection>;
 export type ListenerName = keyof PosthornConfig['listeners'];

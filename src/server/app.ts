@@ -11,7 +11,8 @@ import { SqliteDirectory } from '../directory/sqlite.js';
 import type { MailStore } from '../store/types.js';
 import type { Logger } from '../observability/log.js';
 import { loadTls, type TlsMaterial } from './tls.js';
-import { HttpServer } from './http.js';
+import { ViewerServer } from './http/viewer.js';
+import { AuthThrottle } from './auth-throttle.js';
 import { openStore } from './store-factory.js';
 import { SmtpServer } from './smtp/index.js';
 import { Pop3Server } from './pop3/index.js';
@@ -46,11 +47,21 @@ export class PosthornApp {
   /** Protocol servers, closed first on stop (they may still hand messages to the store and the queue). */
   private readonly services: Stoppable[] = [];
   private readonly startedAt = Date.now();
+  /** Failed-login throttling shared by the listeners that take passwords (web logins count with SMTP and POP3). */
+  readonly throttle: AuthThrottle;
 
   constructor(private readonly options: AppOptions) {
     this.hostname = options.config.hostname ?? osHostname();
     mkdirSync(options.dataDir, { recursive: true });
     this.directory = new SqliteDirectory({ dataDir: options.dataDir });
+    const smtp = options.config.smtp;
+    this.throttle = new AuthThrottle({
+      freeFailures: smtp.auth_free_failures,
+      delayStepMs: smtp.auth_delay_step * 1000,
+      maxDelayMs: smtp.auth_max_delay * 1000,
+      lockoutAfter: smtp.auth_lockout_after,
+      lockoutMs: smtp.auth_lockout_time * 1000,
+    });
   }
 
   get logger(): Logger {
@@ -116,9 +127,20 @@ export class PosthornApp {
 
     const http = config.listeners.http;
     if (http !== 'off') {
-      const server = new HttpServer({ status: () => this.status() });
+      const address = parseHostPort(http)!;
+      const server = new ViewerServer({
+        dataDir,
+        config: config.http,
+        listenHost: address.host,
+        dev: config.dev.enabled,
+        logger: logger.child({ component: 'http' }),
+        throttle: this.throttle,
+        verifyPassword: (user, password) => this.directory.authenticate(user, password),
+        status: () => this.status(),
+        tls,
+      });
       this.services.push(server);
-      this.record('http', await server.listen(parseHostPort(http)!));
+      this.record('http', await server.listen(address));
     }
     for (const l of this.listeners) logger.debug('listener.started', { listener: l.name, address: l.address });
     return this.listeners;
