@@ -7,6 +7,7 @@
  * message/global-delivery-status with "utf-8" address types, message/global and message/global-headers.
  */
 import { randomBytes } from 'node:crypto';
+import { formatMailDate } from '../mime/date.js';
 import type { NoticeAction, NoticeItem } from './scheduler.js';
 import type { QueueRecord, ReplyInfo } from './record.js';
 
@@ -30,14 +31,8 @@ export interface BuiltDsn {
   utf8: boolean;
 }
 
-/** RFC 5322 date-time in UTC. */
-export function rfc5322Date(ms: number): string {
-  const d = new Date(ms);
-  const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()];
-  const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][d.getUTCMonth()];
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${day}, ${p(d.getUTCDate())} ${mon} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
+/** RFC 5322 date-time in UTC, as DSN date fields have always been written here ("Thu, 01 Jan 2026 10:00:00 +0000"). */
+const dsnDate = (ms: number): string => formatMailDate(ms, { twoDigitDay: true });
 
 /** The status code for a reply: its enhanced code, or the class alone (RFC 3463 x.0.0). */
 export function statusOf(reply: ReplyInfo | undefined, action: NoticeAction): string {
@@ -116,7 +111,7 @@ export function buildDsn(rec: QueueRecord, items: NoticeItem[], original: Buffer
   const perMessage = [`Reporting-MTA: dns; ${o.hostname}`, `X-Posthorn-Queue-ID: ${rec.id}`];
   if (rec.envelope.envid !== undefined) perMessage.push(`Original-Envelope-Id: ${clean(rec.envelope.envid)}`);
   if (rec.envelope.heloName && /^[\x21-\x7e]+$/.test(rec.envelope.heloName)) perMessage.push(`Received-From-MTA: dns; ${clean(rec.envelope.heloName)}`);
-  perMessage.push(`Arrival-Date: ${rfc5322Date(rec.createdAt)}`);
+  perMessage.push(`Arrival-Date: ${dsnDate(rec.createdAt)}`);
 
   const perRecipient = items.map(({ recipient: r, action }) => {
     const f = [`Final-Recipient: ${isAscii(r.address) ? 'rfc822' : 'utf-8'}; ${clean(r.address)}`];
@@ -124,8 +119,8 @@ export function buildDsn(rec: QueueRecord, items: NoticeItem[], original: Buffer
     f.push(`Action: ${action}`, `Status: ${statusOf(r.lastReply, action)}`);
     if (r.remoteMta) f.push(`Remote-MTA: dns; ${clean(r.remoteMta.replace(/ \[.*$/, '').replace(/:\d+$/, ''))}`);
     if (r.lastReply) f.push(`Diagnostic-Code: smtp; ${clean(describe(r.lastReply))}`);
-    if (r.lastAttemptAt) f.push(`Last-Attempt-Date: ${rfc5322Date(r.lastAttemptAt)}`);
-    if (action === 'delayed' && o.willRetryUntil) f.push(`Will-Retry-Until: ${rfc5322Date(o.willRetryUntil)}`);
+    if (r.lastAttemptAt) f.push(`Last-Attempt-Date: ${dsnDate(r.lastAttemptAt)}`);
+    if (action === 'delayed' && o.willRetryUntil) f.push(`Will-Retry-Until: ${dsnDate(o.willRetryUntil)}`);
     return f.join('\r\n');
   });
   const status = [perMessage.join('\r\n'), ...perRecipient].join('\r\n\r\n') + '\r\n';
@@ -143,7 +138,7 @@ export function buildDsn(rec: QueueRecord, items: NoticeItem[], original: Buffer
     `From: Mail Delivery System <MAILER-DAEMON@${o.hostname}>`,
     `To: <${sender}>`,
     `Subject: ${subjectFor(actions)}`,
-    `Date: ${rfc5322Date(o.now)}`,
+    `Date: ${dsnDate(o.now)}`,
     `Message-ID: ${msgId}`,
     'Auto-Submitted: auto-replied',
     'MIME-Version: 1.0',

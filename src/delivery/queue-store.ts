@@ -38,6 +38,9 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
+import { DirSyncer, fsyncDir } from '../fsutil/dir-sync.js';
+import { replaceFileDurably, writeNewFileSynced } from '../fsutil/durable-file.js';
+import { errnoCode } from '../fsutil/errno.js';
 import { isQueueId, validateRecord, type QueueRecord } from './record.js';
 
 export interface QueuePaths {
@@ -55,42 +58,6 @@ export function queuePaths(dataDir: string): QueuePaths {
 
 export function newQueueId(now: number): string {
   return Math.floor(now).toString(36).padStart(9, '0') + randomBytes(5).toString('hex');
-}
-
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, fsc.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
- * Group commit for directory fsyncs: sync() resolves after an fsync of the directory that started after the call, and
- * callers arriving while one runs share the next one.
- */
-export class DirSync {
-  private running: Promise<void> | null = null;
-  private queued: Promise<void> | null = null;
-  constructor(private readonly dir: string) {}
-
-  sync(): Promise<void> {
-    if (this.queued) return this.queued;
-    if (!this.running) {
-      this.running = fsyncDir(this.dir).finally(() => {
-        this.running = null;
-      });
-      return this.running;
-    }
-    this.queued = this.running
-      .catch(() => {})
-      .then(() => {
-        this.queued = null;
-        return this.sync();
-      });
-    return this.queued;
-  }
 }
 
 /** An open message file in tmp/, written in order, published by commit. */
@@ -129,12 +96,12 @@ export class MessageWriter {
     return this.tmpPath;
   }
 
-  /** fsync and close; the file stays in tmp/. */
+  /** fdatasync and close; the file stays in tmp/. */
   async flush(): Promise<void> {
     if (this.closed) throw new Error('queue message already closed');
     this.closed = true;
     try {
-      await this.fh.sync();
+      await this.fh.datasync();
     } finally {
       await this.fh.close();
     }
@@ -158,12 +125,15 @@ export class MessageWriter {
 
 export class QueueStore {
   readonly paths: QueuePaths;
-  readonly msgDir: DirSync;
-  readonly stateDir: DirSync;
+  /** Directory fsyncs of msg/ and state/, shared by concurrent commits. */
+  private readonly dirSync = new DirSyncer();
   constructor(dataDir: string) {
     this.paths = queuePaths(dataDir);
-    this.msgDir = new DirSync(this.paths.msg);
-    this.stateDir = new DirSync(this.paths.state);
+  }
+
+  /** Make the entries renamed into msg/ and state/ so far durable (fsyncs shared with concurrent callers). */
+  async syncDirectories(): Promise<void> {
+    await Promise.all([this.dirSync.sync(this.paths.msg), this.dirSync.sync(this.paths.state)]);
   }
 
   async init(): Promise<void> {
@@ -194,18 +164,13 @@ export class QueueStore {
   /** Write a record to a fsynced temporary file; answers its path, for installRecord(). */
   async prepareRecord(rec: QueueRecord): Promise<string> {
     if (!isQueueId(rec.id)) throw new Error(`bad queue id ${JSON.stringify(rec.id)}`);
-    const tmp = join(this.paths.tmp, `${rec.id}.${randomBytes(4).toString('hex')}.json`);
-    const fh = await fsp.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(rec) + '\n');
-      await fh.sync();
-    } catch (err) {
-      await fh.close().catch(() => {});
-      await fsp.rm(tmp, { force: true });
-      throw err;
-    }
-    await fh.close();
+    const tmp = this.recordTmp(rec.id);
+    await writeNewFileSynced(tmp, JSON.stringify(rec) + '\n');
     return tmp;
+  }
+
+  private recordTmp(id: string): string {
+    return join(this.paths.tmp, `${id}.${randomBytes(4).toString('hex')}.json`);
   }
 
   /** Rename a prepared record into state/ (the caller fsyncs state/). */
@@ -220,9 +185,8 @@ export class QueueStore {
 
   /** Replace state/<id>.json atomically and durably. */
   async writeRecord(rec: QueueRecord): Promise<void> {
-    const tmp = await this.prepareRecord(rec);
-    await this.installRecord(rec.id, tmp);
-    await this.stateDir.sync();
+    if (!isQueueId(rec.id)) throw new Error(`bad queue id ${JSON.stringify(rec.id)}`);
+    await replaceFileDurably(join(this.paths.state, `${rec.id}.json`), JSON.stringify(rec) + '\n', { tmpPath: this.recordTmp(rec.id), dirSync: this.dirSync });
   }
 
   async readRecord(id: string): Promise<QueueRecord | null> {
@@ -231,7 +195,7 @@ export class QueueStore {
     try {
       text = await fsp.readFile(join(this.paths.state, `${id}.json`), 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (errnoCode(err) === 'ENOENT') return null;
       throw err;
     }
     const value: unknown = JSON.parse(text);
@@ -296,6 +260,6 @@ async function unlinkIfThere(path: string): Promise<void> {
   try {
     await fsp.unlink(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (errnoCode(err) !== 'ENOENT') throw err;
   }
 }

@@ -90,7 +90,7 @@ export class DiskQueue implements OutboundQueue {
           await writer.rename();
           await o.store.installRecord(id, tmp);
           recordTmp = null;
-          await Promise.all([o.store.msgDir.sync(), o.store.stateDir.sync()]);
+          await o.store.syncDirectories();
           o.onCommit(rec);
           return id;
         } catch (err) {

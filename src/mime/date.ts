@@ -32,8 +32,14 @@ export function parseMailDate(input: string | undefined): Date | null {
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** Format a date as RFC 5322 date-time in UTC ("+0000"). */
-export function formatMailDate(d: Date): string {
+/**
+ * Format a date as RFC 5322 date-time (section 3.3) in UTC ("+0000"): "Tue, 2 Jan 2024 03:04:05 +0000". The one date
+ * formatter of the project (message headers, Received:, DSN fields). `twoDigitDay` writes the day as two digits
+ * ("02 Jan"), which the grammar equally allows (1*2DIGIT) and which trace and DSN fields have always used here.
+ */
+export function formatMailDate(date: Date | number, options?: { twoDigitDay?: boolean }): string {
+  const d = typeof date === 'number' ? new Date(date) : date;
   const p = (n: number): string => String(n).padStart(2, '0');
-  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTH_NAMES[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+  const day = options?.twoDigitDay ? p(d.getUTCDate()) : String(d.getUTCDate());
+  return `${DAYS[d.getUTCDay()]}, ${day} ${MONTH_NAMES[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }

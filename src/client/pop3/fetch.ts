@@ -66,14 +66,14 @@ export async function fetchMail(options: FetchOptions): Promise<FetchResult> {
   const stateFile = options.stateFile ?? defaultStateFile(options);
   const mbox = 'mbox' in options.target ? new MboxTarget(options.target.mbox) : null;
   const local: LocalMailbox = mbox ?? new MaildirTarget((options.target as { maildir: string }).maildir);
-  let unlock: () => void;
+  let unlock: () => Promise<void>;
   let state: FetchState;
   try {
-    unlock = lockState(stateFile);
+    unlock = await lockState(stateFile);
     try {
       state = FetchState.open(stateFile, account);
     } catch (error) {
-      unlock();
+      await unlock();
       throw error;
     }
   } catch (error) {
@@ -142,6 +142,6 @@ export async function fetchMail(options: FetchOptions): Promise<FetchResult> {
     client?.close();
     state.close();
     local.close();
-    unlock();
+    await unlock();
   }
 }

@@ -9,7 +9,7 @@ import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, 
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { fsyncDir } from './state.js';
+import { fsyncDirSync } from '../../fsutil/dir-sync.js';
 
 /** Streaming CRLF -> LF (a CR not followed by LF is kept). */
 export class LfConverter {
@@ -105,7 +105,7 @@ export class MaildirTarget implements LocalMailbox {
         fsyncSync(fd);
         finish();
         renameSync(tmp, path.join(this.dir, 'new', name));
-        fsyncDir(path.join(this.dir, 'new'));
+        fsyncDirSync(path.join(this.dir, 'new'));
         this.known.add(key);
       },
       abort: () => {

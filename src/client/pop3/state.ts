@@ -6,8 +6,9 @@
  * The first line names the account ("# posthorn-fetch <account>"). Rewritten compactly (temp file + rename) when
  * more than half of it is stale.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, existsSync, unlinkSync } from 'node:fs';
-import path from 'node:path';
+import { closeSync, fsyncSync, openSync, readFileSync, writeSync, existsSync } from 'node:fs';
+import { replaceFileDurablySync } from '../../fsutil/durable-file.js';
+import { LockHeldError, PidLock } from '../../fsutil/pid-lock.js';
 
 export class FetchState {
   readonly stored = new Set<string>();
@@ -76,14 +77,8 @@ export class FetchState {
   }
 
   compact(): void {
-    const tmp = `${this.file}.tmp`;
     const body = [`# posthorn-fetch ${this.account}`, ...[...this.stored].map((u) => `D ${u}`), ...(this.pending ? [`P ${this.pending.uid} ${this.pending.offset}`] : [])].join('\n') + '\n';
-    const fd = openSync(tmp, 'w', 0o600);
-    writeSync(fd, body);
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.file);
-    fsyncDir(path.dirname(this.file));
+    replaceFileDurablySync(this.file, body);
     this.lines = this.stored.size + (this.pending ? 1 : 0);
     if (this.fd !== -1) {
       closeSync(this.fd);
@@ -97,63 +92,19 @@ export class FetchState {
   }
 }
 
-export function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* some filesystems refuse fsync on directories */
-  }
-}
-
 /**
- * One fetch per account at a time: a lock file next to the state file holding the owner's pid. A lock whose process
- * is gone (crash, kill -9) is taken over. Returns the release function.
+ * One fetch per account at a time: a PID lock (fsutil/pid-lock.ts) next to the state file. A lock whose process is
+ * gone (crash, kill -9) is taken over; a lock being created is never seen half written. Answers the release function.
  */
-export function lockState(stateFile: string): () => void {
-  const lock = `${stateFile}.lock`;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(lock, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => {
-        try {
-          unlinkSync(lock);
-        } catch {
-          /* already gone */
-        }
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let owner = NaN;
-      try {
-        owner = Number(readFileSync(lock, 'utf8').trim());
-      } catch {
-        continue;
-      }
-      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
-        throw new Error(`another fetch for this account is running (pid ${owner}, lock ${lock})`);
-      }
-      try {
-        unlinkSync(lock);
-      } catch {
-        /* raced with another taker */
-      }
-    }
-  }
-  throw new Error(`cannot take the fetch lock ${lock}`);
-}
-
-function processAlive(pid: number): boolean {
+export async function lockState(stateFile: string): Promise<() => Promise<void>> {
+  const path = `${stateFile}.lock`;
   try {
-    process.kill(pid, 0);
-    return true;
+    const lock = await PidLock.acquire(path);
+    return () => lock.release();
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if (error instanceof LockHeldError) {
+      throw new Error(`another fetch for this account is running (${error.holder ? `pid ${error.holder.pid}, ` : ''}lock ${path})`, { cause: error });
+    }
+    throw error;
   }
 }

@@ -1,5 +1,6 @@
 /** Trace fields added on delivery: Return-Path (RFC 5321 4.4, local delivery only) and Received (RFC 5321 4.4). */
 import { isIPv6 } from 'node:net';
+import { formatMailDate } from '../../mime/date.js';
 import { isAddressLiteral, isDomain } from '../../protocol/smtp/path.js';
 
 export interface TraceInfo {
@@ -18,10 +19,6 @@ export interface TraceInfo {
   date: Date;
 }
 
-/** RFC 5322 date-time in UTC: "Thu, 26 Nov 2026 11:45:22 +0000". */
-export function rfc5322Date(date: Date): string {
-  return date.toUTCString().replace(/GMT$/, '+0000');
-}
 
 function addressLiteral(ip: string): string {
   if (ip.startsWith('::ffff:') && !ip.slice(7).includes(':')) ip = ip.slice(7);
@@ -46,7 +43,7 @@ export function receivedHeader(info: TraceInfo): string {
   if (info.tls) by += `\r\n\t(using ${info.tls.protocol} with cipher ${info.tls.cipher})`;
   if (info.shownUser) by += `\r\n\t(authenticated as ${info.shownUser.replace(/[()\\\r\n]/g, '?')})`;
   lines.push(by);
-  lines.push(`\t${info.forRecipient ? `for <${info.forRecipient}>` : ''}; ${rfc5322Date(info.date)}`);
+  lines.push(`\t${info.forRecipient ? `for <${info.forRecipient}>` : ''}; ${formatMailDate(info.date, { twoDigitDay: true })}`);
   return lines.join('\r\n') + '\r\n';
 }
 

@@ -9,15 +9,16 @@ import {
   read as readCb,
   close as closeCb,
   fdatasync as fdatasyncCb,
-  fsync as fsyncCb,
   openSync,
   readSync,
   closeSync,
-  writevSync,
   renameSync,
   linkSync,
 } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { fsyncDir } from '../../fsutil/dir-sync.js';
+import { afterShortWrite, writeAllSync } from '../../fsutil/durable-file.js';
+import { errnoCode } from '../../fsutil/errno.js';
 import { StoreError } from '../types.js';
 
 export type FsOp =
@@ -39,13 +40,7 @@ export type FsOp =
  */
 export type FaultHook = (op: FsOp, path: string) => void | Promise<void>;
 
-export function errnoCode(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
-    return typeof code === 'string' ? code : undefined;
-  }
-  return undefined;
-}
+export { errnoCode };
 
 /** ENOSPC/EDQUOT -> 'full', ENOENT -> the given kind for missing things, anything else -> 'io'. */
 export function toStoreError(err: unknown, what: string): StoreError {
@@ -93,19 +88,7 @@ export class FsOps {
     try {
       const w = this.beforeNow('write', path);
       if (w) await w;
-      let rest = chunks.filter((c) => c.length > 0);
-      while (rest.length > 0) {
-        let n = writevSync(fd, rest);
-        const next: Buffer[] = [];
-        for (const c of rest) {
-          if (n >= c.length) n -= c.length;
-          else {
-            next.push(c.subarray(n));
-            n = 0;
-          }
-        }
-        rest = next;
-      }
+      writeAllSync(fd, chunks);
       return fd;
     } catch (err) {
       closeSync(fd);
@@ -146,16 +129,8 @@ export class FsOps {
     await this.before('write', path);
     let rest = chunks.filter((c) => c.length > 0);
     while (rest.length > 0) {
-      let { bytesWritten } = rest.length === 1 ? await fh.write(rest[0]) : await fh.writev(rest);
-      const next: Buffer[] = [];
-      for (const c of rest) {
-        if (bytesWritten >= c.length) bytesWritten -= c.length;
-        else {
-          next.push(c.subarray(bytesWritten));
-          bytesWritten = 0;
-        }
-      }
-      rest = next;
+      const { bytesWritten } = rest.length === 1 ? await fh.write(rest[0]) : await fh.writev(rest);
+      rest = afterShortWrite(rest, bytesWritten);
     }
   }
 
@@ -210,13 +185,7 @@ export class FsOps {
   async fsyncDir(path: string): Promise<void> {
     const h = this.beforeNow('fsyncdir', path);
     if (h) await h;
-    // Opening and closing a directory are quick; only the fsync goes to the thread pool.
-    const fd = openSync(path, fsc.O_RDONLY | fsc.O_DIRECTORY);
-    try {
-      await new Promise<void>((resolve, reject) => fsyncCb(fd, (err) => (err ? reject(err) : resolve())));
-    } finally {
-      closeSync(fd);
-    }
+    await fsyncDir(path);
   }
 
   async readdir(path: string): Promise<string[]> {

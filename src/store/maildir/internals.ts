@@ -1,6 +1,6 @@
 /** What the parts of the Maildir store (deliveries, maildrops) need from the store itself. */
 import type { MailboxName } from '../types.js';
-import type { DirSyncer } from './dirsync.js';
+import type { DirSyncer } from '../../fsutil/dir-sync.js';
 import type { FsOps } from './fsops.js';
 import type { MaildirMaildrop } from './maildrop.js';
 import type { NameMaker } from './names.js';

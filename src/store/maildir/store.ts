@@ -13,8 +13,9 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { StoreError, type DeliveryTransaction, type MailboxName, type MailStore, type Maildrop, type MaildropEntry } from '../types.js';
 import { MaildirDelivery } from './delivery.js';
-import { DirSyncer } from './dirsync.js';
-import { errnoCode, FsOps, toStoreError, type FaultHook } from './fsops.js';
+import { DirSyncer } from '../../fsutil/dir-sync.js';
+import { errnoCode } from '../../fsutil/errno.js';
+import { FsOps, toStoreError, type FaultHook } from './fsops.js';
 import type { ResolvedOptions, StoreInternals } from './internals.js';
 import { LockFile, LOCK_FILE } from './lock.js';
 import { MaildirMaildrop } from './maildrop.js';
@@ -148,7 +149,7 @@ export class MaildirStore implements MailStore, StoreInternals {
     this.maildrops.set(dir, 'opening');
     let lock: LockFile | null = null;
     try {
-      lock = await LockFile.acquire(this.fs, dir, mailbox, this.options.foreignLockSeconds);
+      lock = await LockFile.acquire(dir, mailbox, this.options.foreignLockSeconds);
       const messages = await scanMaildir(this.fs, dir, true);
       const maildrop = new MaildirMaildrop(this, mailbox, dir, lock, messages);
       this.maildrops.set(dir, maildrop);
